@@ -1,0 +1,5 @@
+"""``python -m anomalens`` runs the CLI."""
+
+from anomalens.cli.main import app
+
+app()

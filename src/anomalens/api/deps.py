@@ -1,0 +1,42 @@
+"""Named FastAPI dependencies: the platform, the host manager and the API-key check."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+
+from anomalens.app.context import Platform
+from anomalens.app.hosting import HostManager
+
+
+def get_platform(request: Request) -> Platform:
+    """The platform built by the app factory."""
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+def get_host(request: Request) -> HostManager:
+    """The host manager of this process."""
+    host: HostManager = request.app.state.host
+    return host
+
+
+def require_api_key(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    """Check ``Authorization: Bearer <key>`` when the server has an API key configured."""
+    expected = request.app.state.platform.settings.api_key
+    if not expected:
+        return
+    given = (authorization or "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(
+            status_code=401,
+            detail="Missing or wrong API key (Authorization: Bearer <key>).",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+HostDep = Annotated[HostManager, Depends(get_host)]
+ClientToken = Annotated[str | None, Header(alias="X-Amzn-Client-Token")]

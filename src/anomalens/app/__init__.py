@@ -1,0 +1,1 @@
+"""Use cases: the only layer the interfaces call. Each public function is one transaction."""

@@ -1,0 +1,1 @@
+"""The ``anomalens`` command line (Typer + Rich)."""

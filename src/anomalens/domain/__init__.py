@@ -1,0 +1,1 @@
+"""Pure domain rules: entities, statuses and their transitions, naming rules, errors. No I/O."""

@@ -1,0 +1,1 @@
+"""Durable job queue (rows in the metadata database) and the worker loop that runs them."""

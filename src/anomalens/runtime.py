@@ -1,0 +1,76 @@
+"""Composition root: builds the platform, job workers, host manager and API for one process."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import uvicorn
+
+from anomalens.api.app import create_app
+from anomalens.app.context import Platform
+from anomalens.app.hosting import HostManager
+from anomalens.app.importing import DatasetImportHandler
+from anomalens.app.training import TrainingHandler
+from anomalens.config import Settings
+from anomalens.jobs.worker import JobHandler, Worker
+
+log = logging.getLogger("anomalens")
+
+
+def handlers(platform: Platform) -> list[JobHandler]:
+    """Every job kind this release runs."""
+    return [DatasetImportHandler(platform), TrainingHandler(platform)]
+
+
+@dataclass
+class Runtime:
+    """The live parts of one ``serve`` (or ``worker``) process."""
+
+    platform: Platform
+    worker: Worker
+    host: HostManager
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        """Connect, migrate the schema to head, and wire the parts (nothing started yet)."""
+        platform = Platform.from_settings(settings)
+        platform.db.upgrade()
+        worker = Worker(platform.db, handlers(platform), lease_s=settings.lease_seconds)
+        return cls(platform, worker, HostManager(platform))
+
+    def start_background(self, *, workers: int, hosting: bool = True) -> None:
+        """Start job worker threads and (optionally) the host manager."""
+        self.worker.start(workers)
+        if hosting:
+            self.host.start()
+
+    def stop(self) -> None:
+        """Stop background threads (running jobs are resumed by the next worker after their lease)."""
+        self.worker.stop()
+        self.host.stop()
+
+
+def serve(settings: Settings) -> None:
+    """Run API, job workers and hosted models in this process until interrupted."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime = Runtime.build(settings)
+    runtime.start_background(workers=settings.job_workers)
+    app = create_app(runtime.platform, runtime.host)
+    log.info("Anomalens serving on http://%s:%s (data in %s)", settings.host, settings.port, settings.home)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    finally:
+        runtime.stop()
+
+
+def work(settings: Settings) -> None:
+    """Run only job workers (scale-out: more workers on the same database and storage)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime = Runtime.build(settings)
+    log.info("Anomalens worker %s running %d thread(s)", runtime.worker.owner, max(1, settings.job_workers))
+    runtime.worker.start(max(1, settings.job_workers))
+    try:
+        runtime.worker.stop_event.wait()
+    except KeyboardInterrupt:
+        runtime.stop()

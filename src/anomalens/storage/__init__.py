@@ -1,0 +1,1 @@
+"""Blob storage behind one URI interface (fsspec: local paths, file://, s3://, gs://, az://, memory://)."""

@@ -1,0 +1,1 @@
+"""Metadata store: SQLAlchemy 2 rows, repositories and Alembic migrations (SQLite or PostgreSQL)."""
