@@ -22,7 +22,7 @@ class ModelRepository:
 
     def to_model(self, row: ModelRow, project: str) -> Model:
         """Build the entity (tags included)."""
-        tags = dict(self.s.execute(select(TagRow.key, TagRow.value).where(TagRow.model_id == row.id)).tuples().all())
+        tags = dict(self.s.execute(select(TagRow.key, TagRow.value).where(TagRow.model_id == row.id)).all())
         perf = Performance(**row.performance) if row.performance else None
         return Model(
             project=project,
@@ -90,7 +90,7 @@ class ModelRepository:
             .join(ProjectRow, ProjectRow.id == ModelRow.project_id)
             .where(ModelRow.status.in_([s.value for s in statuses]))
         )
-        return [(m, name) for m, name in self.s.execute(stmt).tuples()]
+        return [(m, name) for m, name in self.s.execute(stmt)]
 
     @staticmethod
     def set_status(row: ModelRow, status: ModelStatus, message: str) -> None:

@@ -103,7 +103,7 @@ class ProjectRepository:
             self.s.execute(
                 select(EntryRow.label, func.count()).where(EntryRow.dataset_id == row.id).group_by(EntryRow.label)
             )
-            .tuples()
+            
             .all()
         )
         normal, anomaly = counts.get("normal", 0), counts.get("anomaly", 0)
