@@ -10,11 +10,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from helpers import postgres  # noqa: E402
-from helpers.server import ServerProcess, free_port  # noqa: E402
-
-from anomalens import samples  # noqa: E402
-from anomalens.sdk import Client  # noqa: E402
+from anomalens import samples
+from anomalens.sdk import Client
+from helpers import postgres
+from helpers.server import ServerProcess, free_port
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -57,13 +57,13 @@ def make_image(seed: int, defect: str | None = None, size: int = SIZE) -> bytes:
     return out.getvalue()
 
 
-def write_labeled_folder(root: Path, n_normal: int = 40, n_anomaly: int = 16, seed: int = 0) -> Path:
+def write_labeled_folder(root: Path, n_normal: int = 40, n_anomaly: int = 16, seed: int = 0, size: int = SIZE) -> Path:
     """A folder with ``normal/`` and ``anomaly/`` subfolders (the auto-label import layout)."""
     for sub in ("normal", "anomaly"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     for i in range(n_normal):
-        (root / "normal" / f"normal_{i:03d}.png").write_bytes(make_image(seed * 10_000 + i))
+        (root / "normal" / f"normal_{i:03d}.png").write_bytes(make_image(seed * 10_000 + i, size=size))
     for i in range(n_anomaly):
         kind = DEFECTS[i % len(DEFECTS)]
-        (root / "anomaly" / f"{kind}_{i:03d}.png").write_bytes(make_image(seed * 10_000 + 5_000 + i, kind))
+        (root / "anomaly" / f"{kind}_{i:03d}.png").write_bytes(make_image(seed * 10_000 + 5_000 + i, kind, size))
     return root

@@ -53,11 +53,17 @@ def cluster() -> Iterator[str]:
     port = _free_port()
     initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
     assert initdb and pg_ctl
-    subprocess.run(_as_owner([initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]),
-                   check=True, capture_output=True)
+    subprocess.run(
+        _as_owner([initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]),
+        check=True,
+        capture_output=True,
+    )
     opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    subprocess.run(_as_owner([pg_ctl, "-D", str(data), "-o", opts, "-w", "-l", str(base / "log"), "start"]),
-                   check=True, capture_output=True)
+    subprocess.run(
+        _as_owner([pg_ctl, "-D", str(data), "-o", opts, "-w", "-l", str(base / "log"), "start"]),
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:

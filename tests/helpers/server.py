@@ -37,8 +37,10 @@ class ServerProcess:
 
     def start(self, timeout: float = 60) -> ServerProcess:
         """Start and wait until /healthz answers."""
-        env = dict(os.environ, ANOMALENS_HOME=str(self.home), ANOMALENS_PORT=str(self.port),
-                   ANOMALENS_LEASE_SECONDS="3") | self.env
+        env = (
+            dict(os.environ, ANOMALENS_HOME=str(self.home), ANOMALENS_PORT=str(self.port), ANOMALENS_LEASE_SECONDS="3")
+            | self.env
+        )
         log = (self.home / "server.log").open("ab")
         self.home.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen([sys.executable, "-m", "anomalens", "serve"], env=env, stdout=log, stderr=log)

@@ -67,8 +67,11 @@ class _E:
 
 
 def _entries(normal: int, anomaly: int, unlabeled: int = 0) -> list[_E]:
-    return ([_E(f"n{i}", "normal") for i in range(normal)] + [_E(f"a{i}", "anomaly") for i in range(anomaly)]
-            + [_E(f"u{i}", None) for i in range(unlabeled)])
+    return (
+        [_E(f"n{i}", "normal") for i in range(normal)]
+        + [_E(f"a{i}", "anomaly") for i in range(anomaly)]
+        + [_E(f"u{i}", None) for i in range(unlabeled)]
+    )
 
 
 def test_minimums_single_and_separate() -> None:

@@ -9,9 +9,18 @@ import pytest
 from anomalens.domain import manifest
 from anomalens.domain.errors import InvalidInput
 
-CLS = {"source-ref": "s3://b/a.png", "anomaly-label": 1, "anomaly-label-metadata": {
-    "confidence": 1, "job-name": "j", "class-name": "anomaly", "human-annotated": "yes",
-    "creation-date": "2020-11-10T03:37:09.600", "type": "groundtruth/image-classification"}}
+CLS = {
+    "source-ref": "s3://b/a.png",
+    "anomaly-label": 1,
+    "anomaly-label-metadata": {
+        "confidence": 1,
+        "job-name": "j",
+        "class-name": "anomaly",
+        "human-annotated": "yes",
+        "creation-date": "2020-11-10T03:37:09.600",
+        "type": "groundtruth/image-classification",
+    },
+}
 
 
 def test_classification_line_label_comes_from_class_name() -> None:
@@ -30,22 +39,33 @@ def test_custom_label_attribute_and_unknown_class_is_unlabeled() -> None:
 
 
 def test_segmentation_line() -> None:
-    line = dict(CLS, **{
-        "anomaly-mask-ref": "s3://b/m.png",
-        "anomaly-mask-ref-metadata": {"type": "groundtruth/semantic-segmentation", "human-annotated": "yes",
-                                      "internal-color-map": {
-                                          "0": {"class-name": "BACKGROUND", "hex-color": "#ffffff", "confidence": 0},
-                                          "1": {"class-name": "scratch", "hex-color": "#2ca02c", "confidence": 0}}}})
+    line = dict(
+        CLS,
+        **{
+            "anomaly-mask-ref": "s3://b/m.png",
+            "anomaly-mask-ref-metadata": {
+                "type": "groundtruth/semantic-segmentation",
+                "human-annotated": "yes",
+                "internal-color-map": {
+                    "0": {"class-name": "BACKGROUND", "hex-color": "#ffffff", "confidence": 0},
+                    "1": {"class-name": "scratch", "hex-color": "#2ca02c", "confidence": 0},
+                },
+            },
+        },
+    )
     entry = manifest.parse_line(json.dumps(line), 1)
     assert entry.mask_ref == "s3://b/m.png"
     assert entry.anomaly_classes == ["scratch"]
 
 
-@pytest.mark.parametrize(("text", "rule"), [
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "JSON object"),
-    ('{"anomaly-label": 1}', "'source-ref' is required"),
-])
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"anomaly-label": 1}', "'source-ref' is required"),
+    ],
+)
 def test_broken_line_names_line_number(text: str, rule: str) -> None:
     good = json.dumps(CLS)
     with pytest.raises(InvalidInput) as info:
@@ -64,9 +84,16 @@ def test_duplicates_and_empty_manifest_refused() -> None:
 
 
 def test_mask_needs_background_first() -> None:
-    line = dict(CLS, **{"anomaly-mask-ref": "m.png", "anomaly-mask-ref-metadata": {
-        "type": "groundtruth/semantic-segmentation",
-        "internal-color-map": {"0": {"class-name": "scratch", "hex-color": "#2ca02c"}}}})
+    line = dict(
+        CLS,
+        **{
+            "anomaly-mask-ref": "m.png",
+            "anomaly-mask-ref-metadata": {
+                "type": "groundtruth/semantic-segmentation",
+                "internal-color-map": {"0": {"class-name": "scratch", "hex-color": "#2ca02c"}},
+            },
+        },
+    )
     with pytest.raises(InvalidInput, match="BACKGROUND"):
         manifest.parse_line(json.dumps(line), 7)
 

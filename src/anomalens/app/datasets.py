@@ -19,8 +19,9 @@ from anomalens.app.sources import read_manifest_text
 from anomalens.domain import manifest, names
 from anomalens.domain.entities import Dataset, Entry
 from anomalens.domain.errors import Conflict, InvalidInput
-from anomalens.domain.statuses import BUSY_DATASET, USABLE_DATASET, DatasetStatus, dataset_transition
+from anomalens.domain.statuses import BUSY_DATASET, USABLE_DATASET, DatasetStatus, ModelStatus, dataset_transition
 from anomalens.jobs import queue
+from anomalens.store.models import ModelRepository
 from anomalens.store.projects import ProjectRepository
 
 IMPORT_JOB = "dataset-import"
@@ -174,4 +175,13 @@ def delete_dataset(p: Platform, project: str, dataset_type: str) -> None:
         row = repo.dataset_row(project, dataset_type)
         if DatasetStatus(row.status) in BUSY_DATASET:
             raise Conflict(f"The {dataset_type} dataset is {row.status}; wait for it to finish.", field="DatasetType")
+        training = [
+            m.version
+            for m in ModelRepository(s).list_rows(repo.project_row(project))
+            if m.status == ModelStatus.TRAINING.value
+        ]
+        if training:
+            raise Conflict(
+                f"Model version {training[0]} is training on this dataset; wait for it to finish.", field="DatasetType"
+            )
         repo.delete_dataset(row)

@@ -26,7 +26,7 @@ from anomalens.app.masks import index_mask
 from anomalens.app.sources import SourceItem
 from anomalens.domain import images
 from anomalens.domain.entities import Entry
-from anomalens.domain.errors import AnomalensError
+from anomalens.domain.errors import AnomalensError, NotFound
 from anomalens.domain.statuses import DatasetStatus
 from anomalens.jobs.worker import JobContext
 from anomalens.store.projects import ProjectRepository
@@ -152,6 +152,9 @@ class DatasetImportHandler:
             return DatasetStatus.CREATE_FAILED, message
         repo.upsert_entries(row, accepted)
         message = f"Imported {len(accepted)} images."
+        sizes = {(e.width, e.height) for e in accepted}
+        if len(sizes) > 1:
+            message += f" They have {len(sizes)} different sizes; the model resizes every image to its input size."
         if rejected:
             message += f" {len(rejected)} rejected: {summary}"
         repo.set_dataset_status(row, DatasetStatus.CREATE_COMPLETE, message)
@@ -160,7 +163,10 @@ class DatasetImportHandler:
     def give_up(self, session: Session, payload: dict[str, Any], message: str) -> None:
         """Mark the dataset failed (create) or rolled back (update)."""
         repo = ProjectRepository(session)
-        row = repo.dataset_row(payload["project"], payload["dataset_type"])
+        try:
+            row = repo.dataset_row(payload["project"], payload["dataset_type"])
+        except NotFound:
+            return
         failed = (
             DatasetStatus.UPDATE_FAILED_ROLLBACK_COMPLETE
             if payload["mode"] == "update"

@@ -11,11 +11,11 @@ import posixpath
 from dataclasses import dataclass
 from typing import Literal
 
+from fsspec import AbstractFileSystem
+
 from anomalens.domain import manifest
 from anomalens.domain.errors import InvalidInput
 from anomalens.domain.manifest import ManifestEntry
-from fsspec import AbstractFileSystem
-
 from anomalens.storage.blobs import open_source
 
 Layout = Literal["manifest", "labeled-folders", "mvtec"]
