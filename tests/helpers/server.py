@@ -41,8 +41,8 @@ class ServerProcess:
             dict(os.environ, ANOMALENS_HOME=str(self.home), ANOMALENS_PORT=str(self.port), ANOMALENS_LEASE_SECONDS="3")
             | self.env
         )
-        log = (self.home / "server.log").open("ab")
         self.home.mkdir(parents=True, exist_ok=True)
+        log = (self.home / "server.log").open("ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "anomalens", "serve"], env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

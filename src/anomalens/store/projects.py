@@ -102,9 +102,7 @@ class ProjectRepository:
         counts = dict(
             self.s.execute(
                 select(EntryRow.label, func.count()).where(EntryRow.dataset_id == row.id).group_by(EntryRow.label)
-            )
-            
-            .all()
+            ).all()
         )
         normal, anomaly = counts.get("normal", 0), counts.get("anomaly", 0)
         stats = ImageStats(total=sum(counts.values()), labeled=normal + anomaly, normal=normal, anomaly=anomaly)
