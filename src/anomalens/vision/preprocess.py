@@ -1,0 +1,97 @@
+"""Input handling: aspect-preserving letterbox into the model's fixed input size, and back.
+
+The input size is chosen once at training time from the training images' median aspect ratio
+(long side fixed, short side a multiple of 32), so elongated parts keep their proportions and
+small defects are not squashed. This code is plain numpy + PIL so the torch-free runtime
+shares it with training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+PAD_VALUE = 114
+
+
+@dataclass(frozen=True)
+class InputSize:
+    """Model input height and width (multiples of 32)."""
+
+    height: int
+    width: int
+
+    def to_json(self) -> dict[str, int]:
+        """For model.json."""
+        return {"height": self.height, "width": self.width}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> InputSize:
+        """From model.json."""
+        return cls(int(data["height"]), int(data["width"]))
+
+
+def choose_input_size(shapes: list[tuple[int, int]], long_side: int) -> InputSize:
+    """Pick (H, W) with the images' median aspect ratio; the long side is ``long_side``."""
+    aspect = float(np.median([w / h for h, w in shapes])) if shapes else 1.0
+    aspect = min(max(aspect, 1 / 4), 4.0)
+
+    def short(n: float) -> int:
+        return max(64, round(n / 32) * 32)
+
+    if aspect >= 1:
+        return InputSize(short(long_side / aspect), long_side)
+    return InputSize(long_side, short(long_side * aspect))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an image landed inside the letterboxed input (to crop the map back out)."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+
+
+def letterbox(image: np.ndarray, size: InputSize) -> tuple[np.ndarray, Placement]:
+    """Resize keeping the aspect ratio and pad to ``size``; returns HxWx3 uint8 and the placement."""
+    h, w = image.shape[:2]
+    scale = min(size.height / h, size.width / w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    resized = np.asarray(Image.fromarray(image).resize((nw, nh), Image.Resampling.BILINEAR))
+    out = np.full((size.height, size.width, 3), PAD_VALUE, dtype=np.uint8)
+    top, left = (size.height - nh) // 2, (size.width - nw) // 2
+    out[top : top + nh, left : left + nw] = resized
+    return out, Placement(top, left, nh, nw)
+
+
+def to_batch(images: list[np.ndarray], size: InputSize) -> tuple[np.ndarray, list[Placement]]:
+    """Letterbox every image into an Nx3xHxW float32 batch in [0, 1]."""
+    boxed = [letterbox(img, size) for img in images]
+    batch = np.stack([b[0] for b in boxed]).astype(np.float32).transpose(0, 3, 1, 2) / 255.0
+    return np.ascontiguousarray(batch), [b[1] for b in boxed]
+
+
+def unbox_map(amap: np.ndarray, place: Placement, shape: tuple[int, int]) -> np.ndarray:
+    """Crop a map (input resolution) to the image's area and resize it to the image's HxW."""
+    crop = amap[place.top : place.top + place.height, place.left : place.left + place.width]
+    img = Image.fromarray(crop.astype(np.float32), mode="F").resize((shape[1], shape[0]), Image.Resampling.BILINEAR)
+    return np.asarray(img, dtype=np.float32)
+
+
+def letterbox_mask(mask: np.ndarray, size: InputSize) -> tuple[np.ndarray, np.ndarray]:
+    """Letterbox a ground-truth mask the same way as its image; returns (mask, valid-area)."""
+    h, w = mask.shape
+    scale = min(size.height / h, size.width / w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    resized = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize((nw, nh), Image.Resampling.NEAREST)) > 0
+    out = np.zeros((size.height, size.width), dtype=bool)
+    valid = np.zeros_like(out)
+    top, left = (size.height - nh) // 2, (size.width - nw) // 2
+    out[top : top + nh, left : left + nw] = resized
+    valid[top : top + nh, left : left + nw] = True
+    return out, valid
