@@ -45,9 +45,21 @@ def _open(data: bytes) -> Image.Image:
     return img
 
 
+def _png_header(data: bytes) -> ImageInfo | None:
+    """Size straight from a PNG's IHDR chunk (for headers PIL refuses to open at all)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR" or len(data) < 24:
+        return None
+    return ImageInfo("PNG", int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big"), "unknown")
+
+
 def probe_image(data: bytes) -> ImageInfo:
     """Format and size from the header only; raises ImageDecodeError for non-PNG/JPEG bytes."""
-    img = _open(data)
+    try:
+        img = _open(data)
+    except ImageDecodeError:
+        if (info := _png_header(data)) is not None:
+            return info
+        raise
     return ImageInfo(str(img.format), img.width, img.height, img.mode)
 
 
