@@ -1,0 +1,125 @@
+"""Engine behaviour on synthetic images the tests generate (textured surfaces with drawn defects)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from anomalens import samples, vision
+from anomalens.vision import calibration
+from anomalens.vision.engine import _score
+from anomalens.vision.network import AnomalyNetwork
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "mpdd" / "metal_plate"
+
+
+def _img(seed: int, defect: str | None = None) -> np.ndarray:
+    return vision.decode_image(samples.make_image(seed, defect))
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> vision.ModelArtifact:
+    train = [_img(i) for i in range(24)]
+    return vision.fit(train, [], vision.TrainConfig(), tmp_path_factory.mktemp("m") / "model")
+
+
+def test_scratches_score_higher_than_clean_surfaces(artifact: vision.ModelArtifact) -> None:
+    det = vision.load(artifact.path)
+    clean = det.predict([_img(1000 + i) for i in range(6)])
+    scratched = det.predict([_img(2000 + i, "scratch") for i in range(6)])
+    assert min(p.score for p in scratched) > max(p.score for p in clean)
+    assert not any(p.is_anomalous for p in clean)  # normals-only threshold never flags everything
+    assert all(p.is_anomalous for p in scratched)
+    assert all(0.5 <= p.confidence <= 1.0 for p in clean + scratched)
+    assert scratched[0].anomaly_map.shape == (128, 128) and scratched[0].anomaly_map.max() >= 0.5
+
+
+def test_artifact_is_self_contained(artifact: vision.ModelArtifact) -> None:
+    names = {p.name for p in artifact.path.iterdir()}
+    assert {"model.json", "model.onnx", "scorer.npz"} <= names
+    meta = artifact.meta
+    assert meta["backbone"] == "efficientnet-lite0" and meta["calibration"]["rule"] == "held-out-normals"
+    assert meta["input"]["height"] == meta["input"]["width"] == 256
+
+
+def test_onnx_agrees_with_torch(artifact: vision.ModelArtifact, tmp_path: Path) -> None:
+    images = [_img(3000), _img(3001, "stain")]
+    onnx_scores = vision.load(artifact.path).run(images).scores
+    art = vision.fit([_img(i) for i in range(24)], [], vision.TrainConfig(), tmp_path / "again")
+    assert vision.load(art.path).run(images).scores == pytest.approx(onnx_scores, rel=1e-5)  # deterministic
+    from anomalens.vision import backbones, scorers
+    from anomalens.vision.network import PatchFeatures
+    from anomalens.vision.preprocess import InputSize, to_batch
+
+    size = InputSize(256, 256)
+    memory = np.load(artifact.path / "scorer.npz")["memory_t"].T
+    net = AnomalyNetwork(
+        PatchFeatures(backbones.build("efficientnet-lite0")[0]),
+        scorers.PatchCoreScorer(torch.from_numpy(np.ascontiguousarray(memory))),
+    ).eval()
+    with torch.inference_mode():
+        feats = net.features(torch.from_numpy(to_batch(images, size)[0])).numpy()
+    torch_scores = _score(net, feats, size)
+    assert torch_scores == pytest.approx(onnx_scores, rel=1e-3)  # stated tolerance: 0.1 %
+
+
+def test_validation_with_anomalies_picks_f1_threshold(tmp_path: Path) -> None:
+    val = [vision.LabeledImage(_img(4000 + i), False) for i in range(4)]
+    val += [vision.LabeledImage(_img(4100 + i, "scratch"), True) for i in range(4)]
+    art = vision.fit([_img(i) for i in range(20)], val, vision.TrainConfig(), tmp_path / "m")
+    assert art.meta["calibration"]["rule"] == "f1-optimal-validation"
+    assert art.meta["algorithm"] in ("patchcore", "padim") and art.meta["training"]["validation_auroc"] == 1.0
+    test = [vision.LabeledImage(_img(5000 + i), False, key=f"n{i}") for i in range(5)]
+    test += [vision.LabeledImage(_img(5100 + i, "stain"), True, key=f"a{i}") for i in range(5)]
+    ev = vision.evaluate(vision.load(art.path), test)
+    assert ev.image_auroc == 1.0 and ev.f1 == 1.0 and len(ev.records) == 10
+
+
+def test_threshold_rules() -> None:
+    rule = calibration.from_normals(np.array([1.0, 1.1, 0.9, 1.05]))
+    assert rule.threshold >= 1.1 and rule.confidence(rule.threshold) == pytest.approx(0.5)
+    assert rule.confidence(5.0) > rule.confidence(2.0) > 0.5
+    f1 = calibration.f1_optimal(np.array([1.0, 2.0, 3.0]), np.array([5.0, 6.0]))
+    assert 3.0 < f1.threshold < 5.0
+
+
+def _png(arr: np.ndarray, mode: str | None = None) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(arr, mode=mode).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_decode_variants() -> None:
+    grey16 = (np.arange(64 * 80, dtype=np.uint16).reshape(64, 80) * 10).astype(np.uint16)
+    rgb = vision.decode_image(_png(grey16))
+    assert rgb.shape == (64, 80, 3) and rgb.dtype == np.uint8
+    assert rgb.max() == round(grey16.max() / 65535 * 255)  # scaled, not clipped
+    jpeg = io.BytesIO()
+    img = Image.fromarray(np.zeros((64, 100, 3), np.uint8))
+    exif = img.getexif()
+    exif[0x0112] = 6  # rotate 90°
+    img.save(jpeg, format="JPEG", exif=exif)
+    assert vision.decode_image(jpeg.getvalue()).shape == (100, 64, 3)
+    assert vision.probe_image(jpeg.getvalue()).format == "JPEG"
+    with pytest.raises(vision.ImageDecodeError):
+        vision.decode_image(b"GIF89a not what we take")
+    with pytest.raises(vision.ImageDecodeError):
+        vision.decode_image(_png(np.zeros((64, 64, 3), np.uint8))[:60])
+
+
+@pytest.mark.skipif(not DATA.exists(), reason=f"real data not found at {DATA}")
+def test_metal_plate_integration(tmp_path: Path) -> None:
+    train = [vision.decode_image(p.read_bytes()) for p in sorted((DATA / "train" / "good").glob("*.png"))]
+    test = [
+        vision.LabeledImage(vision.decode_image(p.read_bytes()), kind != "good")
+        for kind in ("good", "defect")
+        for p in sorted((DATA / "test" / kind).glob("*.png"))
+    ]
+    det = vision.load(vision.fit(train, [], vision.TrainConfig(), tmp_path / "m").path)
+    ev = vision.evaluate(det, test)
+    assert ev.image_auroc is not None and ev.image_auroc >= 0.99
