@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers.server import ServerProcess, free_port
 from pydantic import ValidationError
 
 from anomalens.config import Settings
 from anomalens.sdk import Client, Conflict, Unauthorized
+from helpers.server import ServerProcess, free_port
 
 
 def test_server_on_postgresql(postgres_url: str, tmp_path: Path, sample_folder: Path) -> None:
@@ -19,7 +19,9 @@ def test_server_on_postgresql(postgres_url: str, tmp_path: Path, sample_folder: 
             c.create_project("on-pg")
             with pytest.raises(Conflict):
                 c.create_project("on-pg")
-            job = c.wait_job(c.create_dataset("on-pg", "train", layout="labeled-folders", location=sample_folder)["JobId"])
+            job = c.wait_job(
+                c.create_dataset("on-pg", "train", layout="labeled-folders", location=sample_folder)["JobId"]
+            )
             assert job["Status"] == "SUCCEEDED"
             assert c.describe_dataset("on-pg", "train")["ImageStats"]["Total"] == 56
             assert len(list(c.list_dataset_entries("on-pg", "train", anomalyClass="anomaly"))) == 16
