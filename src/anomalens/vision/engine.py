@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
