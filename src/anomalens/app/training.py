@@ -32,7 +32,7 @@ from anomalens.store.models import ModelRepository
 from anomalens.store.projects import ProjectRepository
 
 TRAIN_JOB = "train-model"
-ALGORITHMS = ("auto", "patchcore", "padim")
+ALGORITHMS = ("auto", "ensemble", "patchcore", "padim")
 
 
 def _usable_entries(repo: ProjectRepository, project: str, dataset_type: str) -> list[Entry] | None:

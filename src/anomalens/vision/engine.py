@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from anomalens.vision import backbones, calibration, metrics, scorers
-from anomalens.vision.network import AnomalyNetwork, PatchFeatures
+from anomalens.vision.network import AnomalyNetwork, EnsembleScorer, PatchFeatures
 from anomalens.vision.preprocess import InputSize, choose_input_size, to_batch
 from anomalens.vision.runtime import ARTIFACT_FORMAT, BATCH, session
 from anomalens.vision.types import EngineError, LabeledImage, ModelArtifact, ProgressFn, TrainConfig
@@ -97,7 +97,7 @@ def fit(
     """Train from normal images; calibrate on validation (or held-out normals); write the artifact."""
     if len(train_images) < 2:
         raise EngineError(f"at least 2 normal training images are needed (got {len(train_images)})")
-    if config.algorithm not in ("auto", "patchcore", "padim"):
+    if config.algorithm not in ("auto", "ensemble", "patchcore", "padim"):
         raise EngineError(f"unknown algorithm {config.algorithm!r}")
     opts = DEFAULTS | config.extra
     started = time.perf_counter()
@@ -122,7 +122,7 @@ def fit(
         anom_f = _features(val_anomalous, size, feat_onnx, None, (0, 0))
     if progress:
         progress(0.65, "Building the memory bank")
-    candidates = _candidates(train_f, features, config, opts)
+    candidates = _candidates(train_f, normal_f, features, config, opts)
     chosen, net, cal, val_auroc = _select(candidates, normal_f, anom_f, size)
     if progress:
         progress(0.85, f"Exporting {chosen} to ONNX")
@@ -157,9 +157,9 @@ def fit(
 
 
 def _candidates(
-    train_f: np.ndarray, features: PatchFeatures, config: TrainConfig, opts: dict[str, Any]
+    train_f: np.ndarray, normal_f: np.ndarray, features: PatchFeatures, config: TrainConfig, opts: dict[str, Any]
 ) -> dict[str, AnomalyNetwork]:
-    wanted = ["patchcore", "padim"] if config.algorithm == "auto" else [config.algorithm]
+    wanted = ["patchcore", "padim"] if config.algorithm in ("auto", "ensemble") else [config.algorithm]
     out: dict[str, AnomalyNetwork] = {}
     for name in wanted:
         if name == "patchcore":
@@ -171,6 +171,14 @@ def _candidates(
         else:
             continue
         out[name] = AnomalyNetwork(features, scorer, float(opts["sigma"])).eval()
+    if len(out) > 1 and normal_f.shape[0] >= 2:
+        members = [net.scorer for net in out.values()]
+        with torch.inference_mode():
+            patch = [m(torch.from_numpy(normal_f)) for m in members]
+        centre = torch.stack([p.mean() for p in patch])
+        scale = torch.stack([p.std().clamp_min(1e-6) for p in patch])
+        ensemble = EnsembleScorer(members, centre, scale)
+        out = {"ensemble": AnomalyNetwork(features, ensemble, float(opts["sigma"])).eval()} | out
     return out
 
 
@@ -185,7 +193,7 @@ def _select(
             auroc = metrics.ranking(labels, np.r_[n, a])[0] or 0.0
             if best is None or auroc > best[0] + 1e-9:
                 best = (auroc, name)
-    name = best[1] if best else ("patchcore" if "patchcore" in candidates else next(iter(candidates)))
+    name = best[1] if best else next(iter(candidates))
     net = candidates[name]
     normal_scores = _score(net, normal_f, size)
     cal = calibration.calibrate(normal_scores, _score(net, anom_f, size))

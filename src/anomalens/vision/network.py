@@ -91,6 +91,30 @@ class PadimScorer(nn.Module):
         return dist.t().reshape(n, h, w)
 
 
+class EnsembleScorer(nn.Module):
+    """Average of several scorers, each standardised by its held-out normal patch scores.
+
+    Standardising puts PatchCore distances and PaDiM Mahalanobis distances on one scale, so
+    a defect that only one of them sees still stands out in the mean.
+    """
+
+    centre: torch.Tensor
+    scale: torch.Tensor
+
+    def __init__(self, members: list[nn.Module], centre: torch.Tensor, scale: torch.Tensor) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.register_buffer("centre", centre)
+        self.register_buffer("scale", scale)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        """NxCxhxw → Nxhxw mean standardised score."""
+        total = torch.zeros_like(feats[:, 0])
+        for i, member in enumerate(self.members):
+            total = total + (member(feats) - self.centre[i]) / self.scale[i]
+        return total / len(self.members)
+
+
 class AnomalyNetwork(nn.Module):
     """Features → scorer → upsampled, smoothed map (NxHxW) and image score (N)."""
 

@@ -35,8 +35,16 @@ class InputSize:
 
 
 def choose_input_size(shapes: list[tuple[int, int]], long_side: int) -> InputSize:
-    """Pick (H, W) with the images' median aspect ratio; the long side is ``long_side``."""
-    aspect = float(np.median([w / h for h, w in shapes])) if shapes else 1.0
+    """Pick (H, W) from the images' median aspect ratio; the long side is ``long_side``.
+
+    Orientation follows the majority of the images; the others are rotated to match
+    (:func:`needs_rotation`), so the aspect ratio is taken over long/short sides.
+    """
+    if not shapes:
+        return InputSize(long_side, long_side)
+    landscape = sum(w >= h for h, w in shapes) >= len(shapes) / 2
+    ratio = float(np.median([max(h, w) / min(h, w) for h, w in shapes]))
+    aspect = ratio if landscape else 1 / ratio
     aspect = min(max(aspect, 1 / 4), 4.0)
 
     def short(n: float) -> int:
@@ -55,10 +63,31 @@ class Placement:
     left: int
     height: int
     width: int
+    rotated: bool = False
+
+
+ORIENTATION_SLACK = 1.1
+
+
+def needs_rotation(shape: tuple[int, int], size: InputSize) -> bool:
+    """True when an image's orientation is clearly opposite to the model's (portrait vs landscape).
+
+    Rotating such images by 90 degrees lets parts photographed in either orientation fill the
+    input instead of shrinking into a letterbox.
+    """
+    h, w = shape
+    if size.width > size.height:
+        return h > w * ORIENTATION_SLACK
+    if size.height > size.width:
+        return w > h * ORIENTATION_SLACK
+    return False
 
 
 def letterbox(image: np.ndarray, size: InputSize) -> tuple[np.ndarray, Placement]:
     """Resize keeping the aspect ratio and pad to ``size``; returns HxWx3 uint8 and the placement."""
+    rotated = needs_rotation(image.shape[:2], size)
+    if rotated:
+        image = np.ascontiguousarray(np.rot90(image))
     h, w = image.shape[:2]
     scale = min(size.height / h, size.width / w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
@@ -66,7 +95,7 @@ def letterbox(image: np.ndarray, size: InputSize) -> tuple[np.ndarray, Placement
     out = np.full((size.height, size.width, 3), PAD_VALUE, dtype=np.uint8)
     top, left = (size.height - nh) // 2, (size.width - nw) // 2
     out[top : top + nh, left : left + nw] = resized
-    return out, Placement(top, left, nh, nw)
+    return out, Placement(top, left, nh, nw, rotated)
 
 
 def to_batch(images: list[np.ndarray], size: InputSize) -> tuple[np.ndarray, list[Placement]]:
@@ -79,12 +108,16 @@ def to_batch(images: list[np.ndarray], size: InputSize) -> tuple[np.ndarray, lis
 def unbox_map(amap: np.ndarray, place: Placement, shape: tuple[int, int]) -> np.ndarray:
     """Crop a map (input resolution) to the image's area and resize it to the image's HxW."""
     crop = amap[place.top : place.top + place.height, place.left : place.left + place.width]
+    if place.rotated:
+        crop = np.rot90(crop, k=-1)
     img = Image.fromarray(crop.astype(np.float32), mode="F").resize((shape[1], shape[0]), Image.Resampling.BILINEAR)
     return np.asarray(img, dtype=np.float32)
 
 
 def letterbox_mask(mask: np.ndarray, size: InputSize) -> tuple[np.ndarray, np.ndarray]:
     """Letterbox a ground-truth mask the same way as its image; returns (mask, valid-area)."""
+    if needs_rotation(mask.shape, size):
+        mask = np.rot90(mask)
     h, w = mask.shape
     scale = min(size.height / h, size.width / w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
