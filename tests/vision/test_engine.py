@@ -127,3 +127,35 @@ def test_metal_plate_integration(tmp_path: Path) -> None:
     det = vision.load(vision.fit(train, [], vision.TrainConfig(), tmp_path / "m").path)
     ev = vision.evaluate(det, test)
     assert ev.image_auroc is not None and ev.image_auroc >= 0.99
+
+
+@pytest.mark.parametrize(("name", "channels"), [("efficientnet-lite1", 152), ("efficientnet-lite2", 168)])
+def test_other_backbones_tap_stride_8_and_16(name: str, channels: int) -> None:
+    from anomalens.vision import backbones
+
+    extractor, spec = backbones.build(name)
+    first, second = extractor(torch.zeros(1, 3, 256, 256))
+    assert (first.shape[-1], second.shape[-1]) == (32, 16)
+    assert first.shape[1] + second.shape[1] == spec.channels == channels
+
+
+def test_user_weights_file_and_unknown_backbone(tmp_path: Path) -> None:
+    from anomalens.vision import backbones
+
+    with pytest.raises(vision.EngineError, match="unknown backbone"):
+        backbones.build("resnet-50")
+    with pytest.raises(vision.EngineError, match="does not exist"):
+        backbones.build(f"efficientnet-lite0:{tmp_path / 'missing.pth'}")
+    extractor, _ = backbones.build("efficientnet-lite0")
+    net = extractor  # save a compatible state dict the way a user would
+    from efficientnet_lite_pytorch import EfficientNet
+
+    full = EfficientNet.from_name("efficientnet-lite0")
+    full.load_state_dict(
+        torch.load(backbones._weights_path(backbones.REGISTRY["efficientnet-lite0"], None), weights_only=True)
+    )
+    path = tmp_path / "mine.pth"
+    torch.save(full.state_dict(), path)
+    mine, _ = backbones.build(f"efficientnet-lite0:{path}")
+    x = torch.rand(1, 3, 64, 64)
+    assert torch.allclose(mine(x)[1], net(x)[1])

