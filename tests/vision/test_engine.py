@@ -66,7 +66,7 @@ def test_onnx_agrees_with_torch(artifact: vision.ModelArtifact, tmp_path: Path) 
     ).eval()
     with torch.inference_mode():
         feats = net.features(torch.from_numpy(to_batch(images, size)[0])).numpy()
-    torch_scores = _score(net, feats, size)
+    torch_scores = _score(net, feats, size, "t", {})
     assert torch_scores == pytest.approx(onnx_scores, rel=1e-3)  # stated tolerance: 0.1 %
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 PROJECTION_DIMS = 32
-MAX_CANDIDATES = 60_000
+MAX_CANDIDATES = 40_000
 
 
 def memory_size(n_patches: int, ratio: float, low: int, high: int) -> int:

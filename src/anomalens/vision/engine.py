@@ -71,12 +71,28 @@ def _features(
     return np.concatenate(out).astype(np.float32)
 
 
-def _score(net: AnomalyNetwork, feats: np.ndarray, size: InputSize) -> np.ndarray:
+PatchCache = dict[tuple[int, str], torch.Tensor]
+
+
+def _patches(scorer: torch.nn.Module, feats: np.ndarray, key: str, cache: PatchCache) -> torch.Tensor:
+    """Patch scores of one scorer, computed once per feature set (PatchCore passes are costly)."""
+    if isinstance(scorer, EnsembleScorer):
+        parts = [
+            (_patches(m, feats, key, cache) - scorer.centre[i]) / scorer.scale[i] for i, m in enumerate(scorer.members)
+        ]
+        return torch.stack(parts).mean(dim=0)
+    if (id(scorer), key) not in cache:
+        with torch.inference_mode():
+            cache[(id(scorer), key)] = scorer(torch.from_numpy(feats))
+    return cache[(id(scorer), key)]
+
+
+def _score(net: AnomalyNetwork, feats: np.ndarray, size: InputSize, key: str, cache: PatchCache) -> np.ndarray:
     """Image scores from precomputed features (the torch tail of the graph)."""
     if feats.shape[0] == 0:
         return np.zeros(0)
     with torch.inference_mode():
-        patch = net.scorer(torch.from_numpy(feats)).unsqueeze(1)
+        patch = _patches(net.scorer, feats, key, cache).unsqueeze(1)
         amap = F.interpolate(patch, size=(size.height, size.width), mode="bilinear", align_corners=False)
         return net.smooth(amap).flatten(1).amax(dim=1).numpy().astype(np.float64)
 
@@ -122,8 +138,9 @@ def fit(
         anom_f = _features(val_anomalous, size, feat_onnx, None, (0, 0))
     if progress:
         progress(0.65, "Building the memory bank")
-    candidates = _candidates(train_f, normal_f, features, config, opts)
-    chosen, net, cal, val_auroc = _select(candidates, normal_f, anom_f, size)
+    cache: PatchCache = {}
+    candidates = _candidates(train_f, normal_f, features, config, opts, cache)
+    chosen, net, cal, val_auroc = _select(candidates, normal_f, anom_f, size, cache)
     if progress:
         progress(0.85, f"Exporting {chosen} to ONNX")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -157,7 +174,12 @@ def fit(
 
 
 def _candidates(
-    train_f: np.ndarray, normal_f: np.ndarray, features: PatchFeatures, config: TrainConfig, opts: dict[str, Any]
+    train_f: np.ndarray,
+    normal_f: np.ndarray,
+    features: PatchFeatures,
+    config: TrainConfig,
+    opts: dict[str, Any],
+    cache: PatchCache,
 ) -> dict[str, AnomalyNetwork]:
     wanted = ["patchcore", "padim"] if config.algorithm in ("auto", "ensemble") else [config.algorithm]
     out: dict[str, AnomalyNetwork] = {}
@@ -173,8 +195,7 @@ def _candidates(
         out[name] = AnomalyNetwork(features, scorer, float(opts["sigma"])).eval()
     if len(out) > 1 and normal_f.shape[0] >= 2:
         members = [net.scorer for net in out.values()]
-        with torch.inference_mode():
-            patch = [m(torch.from_numpy(normal_f)) for m in members]
+        patch = [_patches(m, normal_f, "normal", cache) for m in members]
         centre = torch.stack([p.mean() for p in patch])
         scale = torch.stack([p.std().clamp_min(1e-6) for p in patch])
         ensemble = EnsembleScorer(members, centre, scale)
@@ -183,20 +204,20 @@ def _candidates(
 
 
 def _select(
-    candidates: dict[str, AnomalyNetwork], normal_f: np.ndarray, anom_f: np.ndarray, size: InputSize
+    candidates: dict[str, AnomalyNetwork], normal_f: np.ndarray, anom_f: np.ndarray, size: InputSize, cache: PatchCache
 ) -> tuple[str, AnomalyNetwork, calibration.Calibration, float | None]:
     best: tuple[float, str] | None = None
     for name, net in candidates.items():
         if anom_f.shape[0] and normal_f.shape[0]:
-            n, a = _score(net, normal_f, size), _score(net, anom_f, size)
+            n, a = _score(net, normal_f, size, "normal", cache), _score(net, anom_f, size, "anomalous", cache)
             labels = np.r_[np.zeros(n.size), np.ones(a.size)]
             auroc = metrics.ranking(labels, np.r_[n, a])[0] or 0.0
             if best is None or auroc > best[0] + 1e-9:
                 best = (auroc, name)
     name = best[1] if best else next(iter(candidates))
     net = candidates[name]
-    normal_scores = _score(net, normal_f, size)
-    cal = calibration.calibrate(normal_scores, _score(net, anom_f, size))
+    normal_scores = _score(net, normal_f, size, "normal", cache)
+    cal = calibration.calibrate(normal_scores, _score(net, anom_f, size, "anomalous", cache))
     return name, net, cal, (best[0] if best else None)
 
 
