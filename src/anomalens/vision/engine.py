@@ -222,8 +222,12 @@ def _select(
 
 
 def _save_arrays(net: AnomalyNetwork, out_dir: Path) -> None:
-    arrays = {k.replace(".", "_"): v.numpy() for k, v in net.scorer.state_dict().items()}
-    np.savez_compressed(out_dir / "scorer.npz", **arrays)
+    """Keep the fitted arrays beside the graph for inspection.
+
+    PaDiM's inverse covariances, the one large array, live only in model.onnx so the artifact stays small.
+    """
+    arrays = {k.replace(".", "_"): v.numpy() for k, v in net.scorer.state_dict().items() if "inv_cov" not in k}
+    np.savez(out_dir / "scorer.npz", **arrays)
 
 
 __all__ = ["fit"]
