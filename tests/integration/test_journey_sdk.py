@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,7 @@ def test_a_second_token_trains_a_new_version_and_a_reused_token_with_other_param
     assert [m["ModelVersion"] for m in client.list_models("journey")] == ["1"]
 
 
-def test_host_detect_and_stop(client: Client, trained: dict[str, object]) -> None:
+def test_host_detect_and_stop(client: Client, trained: dict[str, object], server: ServerProcess) -> None:
     assert client.start_model("journey", 1, min_units=1, max_units=2) == "STARTING_HOSTING"
     desc = client.wait_model("journey", 1, until={"HOSTED", "HOSTING_FAILED"}, timeout=120)
     assert desc["Status"] == "HOSTED", desc["StatusMessage"]
@@ -83,6 +84,17 @@ def test_host_detect_and_stop(client: Client, trained: dict[str, object]) -> Non
         client.detect_anomalies("journey", 1, samples.make_image(1), content_type="image/jpeg")
     with pytest.raises(Conflict, match="stop it first"):
         client.delete_model("journey", 1)
+
+    def burst(seed: int) -> None:
+        with Client(server.url) as c:
+            for i in range(15):
+                c.detect_anomalies("journey", 1, samples.make_image(seed + i))
+
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(burst, (10_000, 20_000, 30_000)))
+    scaled = client.describe_model("journey", 1)
+    assert scaled["DesiredInferenceUnits"] == 2  # load scaled up to MaxInferenceUnits, not beyond
+    assert client.wait_model("journey", 1, until={"HOSTED"})["InServiceInferenceUnits"] in (1, 2)
 
     assert client.stop_model("journey", 1) == "STOPPING_HOSTING"
     assert client.wait_model("journey", 1, until={"TRAINED"}, timeout=60)["Status"] == "TRAINED"
