@@ -2,7 +2,7 @@
 
 Training extracts patch features once with ONNX Runtime (much faster than eager torch on a
 small CPU), fits the candidate scorers, scores held-out images with each, keeps the best
-candidate (by validation AUROC when anomalous validation images exist; PatchCore otherwise),
+candidate (by validation AUROC when anomalous validation images exist; the ensemble otherwise),
 calibrates the threshold, and exports the whole graph to ``model.onnx``.
 """
 
@@ -152,7 +152,7 @@ def fit(
         "algorithm": chosen,
         "backbone": config.backbone,
         "feature_taps": list(spec.taps),
-        "input": size.to_json() | {"resize": "letterbox", "pad_value": 114},
+        "input": size.to_json() | {"resize": "rotate-to-orientation, then bilinear to input size"},
         "normalisation": {"mean": 127 / 255, "std": 128 / 255, "scale": "0-1"},
         "calibration": {"threshold": cal.threshold, "spread": cal.spread, "rule": cal.rule},
         "map": {"sigma": opts["sigma"], "normalised": "map * 0.5 / threshold, clipped to [0, 1]"},

@@ -4,7 +4,7 @@ Normalise → backbone features → local aggregation → distance to the normal
 anomaly map and image score.
 
 One ``nn.Module`` holds everything, so ``model.onnx`` is the whole inference contract and the
-runtime only letterboxes images in and crops maps out. Two scorers share the feature path:
+runtime only resizes images in and maps out. Two scorers share the feature path:
 
 * PatchCore: distance of each patch to its nearest neighbour in a coreset memory bank.
 * PaDiM: Mahalanobis distance of each patch to a Gaussian fitted at its own position.

