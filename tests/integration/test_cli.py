@@ -61,6 +61,7 @@ def test_cli_journey_on_metal_plate(server: ServerProcess) -> None:
     model = json.loads(cli(server, "--json", "models", "train", "metal-plate", "--wait").stdout)
     assert model["Status"] == "TRAINED", model
     assert model["Details"]["image_auroc"] >= 0.95
+    assert model["Details"]["pixel_auroc"] >= 0.95  # masks imported the right way round
     assert model["Performance"]["F1Score"] >= 0.8
     described = cli(server, "models", "describe", "metal-plate", "1").stdout
     assert "EvaluationResult" in described

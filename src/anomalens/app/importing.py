@@ -73,7 +73,8 @@ def ingest(p: Platform, project: str, item: SourceItem) -> Entry:
             mask_data = sources.read_bytes(item.mask_uri)
         except (OSError, ValueError):
             raise AnomalensError(f"its mask {item.mask_uri} cannot be read") from None
-        mask_key = _image_blob(p, project, index_mask(mask_data, item.entry.color_map), ".mask.png")
+        color_map = None if item.binary_mask else item.entry.color_map
+        mask_key = _image_blob(p, project, index_mask(mask_data, color_map), ".mask.png")
     return Entry(
         item.entry.source_ref,
         item.entry.label,

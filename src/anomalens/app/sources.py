@@ -32,6 +32,7 @@ class SourceItem:
     line_no: int | None
     image_uri: str
     mask_uri: str | None
+    binary_mask: bool = False  # MVTec masks: black background, any non-black pixel is anomalous
 
 
 def _join(base: str, ref: str) -> str:
@@ -160,7 +161,7 @@ def _mvtec_test_item(fs: AbstractFileSystem, uri: str, root: str, path: str, kin
             class_name = "".join(ch for ch in kind if ch.isalnum()) or "anomaly"
             color = ANOMALY_COLORS[types.index(kind) % len(ANOMALY_COLORS)]
             entry = manifest.with_mask(entry, mask_uri, class_name, color)
-    return SourceItem(entry, None, ref, mask_uri)
+    return SourceItem(entry, None, ref, mask_uri, binary_mask=True)
 
 
 def read_bytes(uri: str) -> bytes:
