@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=30.0, gt=0, description="Job lease; a dead worker's job restarts after it.")
     max_inference_units: int = Field(default=8, ge=1, description="Ceiling for Min/MaxInferenceUnits.")
     inference_threads: int = Field(default=1, ge=1, description="ONNX Runtime threads per inference unit.")
+    allow_private_urls: bool = Field(
+        default=False, description="Let staging fetch URLs on private, loopback or link-local addresses."
+    )
+    staging_ttl_days: float = Field(default=7.0, gt=0, description="Days before a staging batch expires.")
     allowed_import_roots: str | None = Field(
         default=None, description="os.pathsep-separated folders that local imports may read; default: any."
     )

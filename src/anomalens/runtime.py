@@ -11,6 +11,7 @@ from anomalens.api.app import create_app
 from anomalens.app.context import Platform
 from anomalens.app.hosting import HostManager
 from anomalens.app.importing import DatasetImportHandler
+from anomalens.app.staging_ingest import StagingIngestHandler
 from anomalens.app.training import TrainingHandler
 from anomalens.config import Settings
 from anomalens.jobs.worker import JobHandler, Worker
@@ -20,7 +21,7 @@ log = logging.getLogger("anomalens")
 
 def handlers(platform: Platform) -> list[JobHandler]:
     """Every job kind this release runs."""
-    return [DatasetImportHandler(platform), TrainingHandler(platform)]
+    return [DatasetImportHandler(platform), TrainingHandler(platform), StagingIngestHandler(platform)]
 
 
 @dataclass

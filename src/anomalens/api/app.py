@@ -8,8 +8,9 @@ from fastapi import Depends, FastAPI
 
 from anomalens import __version__
 from anomalens.api import errors
+from anomalens.api.compat import roboflow
 from anomalens.api.deps import require_api_key
-from anomalens.api.routes import datasets, jobs, models, projects
+from anomalens.api.routes import datasets, jobs, models, projects, staging
 from anomalens.app.context import Platform
 from anomalens.app.hosting import HostManager
 
@@ -30,9 +31,10 @@ def create_app(platform: Platform, host: HostManager) -> FastAPI:
     app.state.host = host
     errors.install(app)
     secured = [Depends(require_api_key)]
-    for module in (projects, datasets, models, jobs):
+    for module in (projects, datasets, models, jobs, staging, roboflow):
         app.include_router(module.router, dependencies=secured)
     app.include_router(models.tags_router, dependencies=secured)
+    app.include_router(staging.uploads, dependencies=secured)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -28,7 +28,8 @@ def require_api_key(request: Request, authorization: Annotated[str | None, Heade
     expected = request.app.state.platform.settings.api_key
     if not expected:
         return
-    given = (authorization or "").removeprefix("Bearer ").strip()
+    # Bearer header for our clients; the rf-cloud client sends ``api_key`` as a query parameter.
+    given = (authorization or "").removeprefix("Bearer ").strip() or request.query_params.get("api_key", "")
     if not hmac.compare_digest(given.encode(), expected.encode()):
         raise HTTPException(
             status_code=401,

@@ -1,0 +1,1 @@
+"""Adapters that speak existing clients' wire formats and call the same services as /v1."""

@@ -1,0 +1,147 @@
+"""The ``inference rf-cloud`` wire format (inference-cli 1.8.3), translated to the staging services.
+
+Mounted under ``/roboflow``: point the real client at it with
+``API_BASE_URL=http://<host>:<port>/roboflow``. Only translation lives here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from anomalens.api.deps import PlatformDep
+from anomalens.api.routes.staging import download_url
+from anomalens.app import staging
+from anomalens.store.staging_rows import StagingBatchRow
+
+WORKSPACE = "anomalens"
+router = APIRouter(prefix="/roboflow", tags=["compat-roboflow"])
+BATCHES = "/data-staging/v1/external/{workspace}/batches"
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def _batch(b: StagingBatchRow) -> dict[str, Any]:
+    return {
+        "displayName": b.display_name,
+        "batchId": b.batch_id,
+        "batchType": b.batch_type,
+        "batchContentType": b.content_type,
+        "createdDate": _iso(b.created_at),
+        "expiryDate": _iso(b.expires_at),
+    }
+
+
+@router.get("")
+def workspace() -> dict[str, str]:
+    """Workspace discovery (``GET {API_BASE_URL}?api_key=...``)."""
+    return {"workspace": WORKSPACE}
+
+
+@router.get(BATCHES)
+def list_batches(
+    workspace: str,
+    p: PlatformDep,
+    pageSize: int | None = None,
+    nextPageToken: str | None = None,
+) -> dict[str, Any]:
+    """list-batches."""
+    page = staging.list_batches(p, pageSize, nextPageToken)
+    return {"batches": [_batch(b) for b in page.items], "nextPageToken": page.next_token}
+
+
+@router.get(BATCHES + "/{batch_id}")
+def batch_metadata(workspace: str, batch_id: str, p: PlatformDep) -> dict[str, Any]:
+    """show-batch-details."""
+    return {"batch": _batch(staging.describe_batch(p, batch_id)[0])}
+
+
+@router.get(BATCHES + "/{batch_id}/count")
+def batch_count(workspace: str, batch_id: str, p: PlatformDep) -> dict[str, int]:
+    """Files count."""
+    return {"count": staging.describe_batch(p, batch_id)[1]}
+
+
+@router.get(BATCHES + "/{batch_id}/shards")
+def batch_shards(workspace: str, batch_id: str, p: PlatformDep) -> dict[str, Any]:
+    """Shard statuses."""
+    shards = staging.describe_batch(p, batch_id)[2]
+    return {
+        "shards": [
+            {
+                "shardId": s.shard_id,
+                "statusName": s.status,
+                "statusType": s.status.lower(),
+                "eventTimestamp": _iso(s.updated_at),
+                "shardObjectsCount": s.objects_count,
+                "statusMetadata": {"rejected": s.rejected},
+            }
+            for s in shards
+        ],
+        "nextPageToken": None,
+    }
+
+
+@router.get(BATCHES + "/{batch_id}/list")
+def batch_list(
+    workspace: str,
+    batch_id: str,
+    request: Request,
+    p: PlatformDep,
+    pageSize: int | None = None,
+    nextPageToken: str | None = None,
+) -> dict[str, Any]:
+    """list-batch-content / export-batch."""
+    page = staging.list_files(p, batch_id, pageSize, nextPageToken)
+    files = [
+        {
+            "downloadURL": download_url(request, batch_id, f.name),
+            "fileName": f.name,
+            "shardId": f.shard_id,
+            "contentType": f.content_type,
+        }
+        for f in page.items
+    ]
+    return {"filesMetadata": files, "nextPageToken": page.next_token}
+
+
+@router.post(BATCHES + "/{batch_id}/upload/image")
+async def upload_image(
+    workspace: str,
+    batch_id: str,
+    request: Request,
+    p: PlatformDep,
+    fileName: str,
+    displayName: str | None = None,
+) -> dict[str, Any]:
+    """Small-batch upload: one multipart part named after the file."""
+    form = await request.form()
+    part = next(iter(form.values()), None)
+    data = await part.read() if part is not None and not isinstance(part, str) else b""
+    staging.upload_image(p, batch_id, fileName, data, displayName)
+    return {"status": "ok"}
+
+
+@router.post(BATCHES + "/{batch_id}/bulk-upload/image-files")
+def register_shard(
+    workspace: str, batch_id: str, request: Request, p: PlatformDep, displayName: str | None = None
+) -> dict[str, Any]:
+    """Bulk upload: hand out an upload URL for one tar shard (served by ourselves)."""
+    shard_id = staging.register_shard_upload(p, batch_id, displayName)
+    url = str(request.base_url).rstrip("/") + f"/v1/staging-uploads/{shard_id}"
+    return {"signedURLDetails": {"uploadURL": url, "extensionHeaders": {}}}
+
+
+@router.post(BATCHES + "/{batch_id}/bulk-upload/image-references")
+def image_references(
+    workspace: str, batch_id: str, body: dict[str, Any], p: PlatformDep, displayName: str | None = None
+) -> dict[str, Any]:
+    """References ingest (signed URLs listed by the client, or a JSONL at a URL)."""
+    ingest_id, shard_ids = staging.ingest_references(
+        p, batch_id, body.get("imageReferences"), body.get("imageReferencesURL"), displayName, body.get("ingestId")
+    )
+    return {"ingestId": ingest_id, "shardIds": shard_ids}

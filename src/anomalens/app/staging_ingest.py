@@ -1,0 +1,134 @@
+"""The staging ingest job: one shard (an uploaded tar, or up to 20,000 URL references).
+
+Files are checked and stored one by one (content-addressed, so a retried job rewrites the same
+keys); the file rows, the shard's final status and the job's completion commit together, so a
+shard is never half-visible and a crash never duplicates files.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import posixpath
+import tarfile
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session
+
+from anomalens.app import url_fetch
+from anomalens.app.context import Platform
+from anomalens.app.staging import INGEST_JOB, store_file
+from anomalens.domain import staging
+from anomalens.domain.errors import InvalidInput, NotFound
+from anomalens.domain.staging import FileRejected, Rejection, ShardStatus
+from anomalens.jobs.worker import JobContext
+from anomalens.store.staging import StagingRepository
+
+MAX_REPORTED = 1000
+SKIPPED_MEMBERS = ("notification_config.json",)
+
+
+def _tar_members(data: bytes) -> Iterator[tuple[str, bytes | FileRejected]]:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+        for member in tar:
+            if not member.isfile() or posixpath.basename(member.name) in SKIPPED_MEMBERS:
+                continue
+            name = posixpath.basename(member.name)
+            if member.size > staging.MAX_FILE_BYTES:
+                yield name, FileRejected(Rejection.FILE_SIZE_LIMIT_EXCEEDED, f"{name} is {member.size} bytes")
+                continue
+            handle = tar.extractfile(member)
+            yield name, handle.read() if handle else FileRejected(Rejection.FILE_CORRUPTED, name)
+
+
+class StagingIngestHandler:
+    """Runs ``staging-ingest`` jobs."""
+
+    kind = INGEST_JOB
+
+    def __init__(self, platform: Platform) -> None:
+        self.p = platform
+
+    def _items(self, payload: dict[str, Any]) -> Iterator[tuple[str, bytes | FileRejected]]:
+        data = self.p.blobs.get_bytes(payload["key"])
+        if payload["source"] == "tar":
+            try:
+                yield from _tar_members(data)
+            except tarfile.TarError as exc:
+                raise InvalidInput(f"the uploaded shard is not a tar archive ({exc})", field="body") from None
+            return
+        with httpx.Client(timeout=60) as client:
+            for ref in json.loads(data):
+                try:
+                    yield (
+                        ref["name"],
+                        url_fetch.fetch(ref["url"], allow_private=self.p.settings.allow_private_urls, client=client),
+                    )
+                except FileRejected as exc:
+                    yield ref["name"], exc
+
+    def run(self, ctx: JobContext) -> None:
+        """Check and store every file, then commit rows + shard status + job completion together."""
+        payload = ctx.payload
+        self._set_status(payload, ShardStatus.PROCESSING)
+        stored: list[dict[str, Any]] = []
+        rejected: list[dict[str, str]] = []
+        for i, (name, item) in enumerate(self._items(payload), start=1):
+            try:
+                if isinstance(item, FileRejected):
+                    raise item
+                stored.append(store_file(self.p, payload["batch_id"], staging.file_name(name), item))
+            except FileRejected as exc:
+                rejected.append({"file": name, "reason": exc.reason.value, "detail": exc.detail})
+            except InvalidInput as exc:
+                rejected.append({"file": name, "reason": Rejection.UNSUPPORTED_FILE_TYPE.value, "detail": exc.message})
+            if i % 20 == 0:
+                ctx.progress(0.0, f"Checked {i} files ({len(rejected)} rejected).")
+        with self.p.db.unit_of_work() as s:
+            repo = StagingRepository(s)
+            batch = repo.batch(payload["batch_id"])
+            shard = repo.shard(batch, payload["shard_id"])
+            existing = repo.existing_names(batch, [f["name"] for f in stored])
+            fresh, seen = [], set(existing)
+            for f in stored:
+                if f["name"] in seen:
+                    rejected.append(
+                        {
+                            "file": f["name"],
+                            "reason": Rejection.DUPLICATED_FILE.value,
+                            "detail": f"{f['name']} is already in the batch",
+                        }
+                    )
+                    continue
+                seen.add(f["name"])
+                fresh.append(f | {"shard_id": shard.shard_id})
+            repo.add_files(batch, fresh)
+            shard.status, shard.objects_count = ShardStatus.COMPLETED.value, len(fresh)
+            shard.rejected, shard.updated_at = rejected[:MAX_REPORTED], time.time()
+            ctx.finish(
+                s,
+                {"ingested": len(fresh), "rejected_count": len(rejected), "rejected": rejected[:MAX_REPORTED]},
+                f"Ingested {len(fresh)} files, rejected {len(rejected)}.",
+            )
+
+    def _set_status(self, payload: dict[str, Any], status: ShardStatus, message: str | None = None) -> None:
+        with self.p.db.unit_of_work() as s:
+            self._mark(s, payload, status, message)
+
+    @staticmethod
+    def _mark(s: Session, payload: dict[str, Any], status: ShardStatus, message: str | None) -> None:
+        repo = StagingRepository(s)
+        try:
+            shard = repo.shard(repo.batch(payload["batch_id"]), payload["shard_id"])
+        except NotFound:
+            return
+        shard.status, shard.updated_at = status.value, time.time()
+        if message:
+            shard.rejected = [{"file": "*", "reason": "shard-failed", "detail": message}]
+
+    def give_up(self, session: Session, payload: dict[str, Any], message: str) -> None:
+        """Mark the shard FAILED with the reason."""
+        self._mark(session, payload, ShardStatus.FAILED, message)

@@ -1,0 +1,165 @@
+"""Data staging against the real server: native API, per-file rejections, references, SSRF rule,
+and the real ``inference rf-cloud`` client (inference-cli 1.8.3) unmodified."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from anomalens import samples
+from helpers.images import TEN_BYTES
+from helpers.server import ServerProcess, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI_VENV = ROOT / ".venv-inference-cli"
+CLI_VERSION = "1.8.3"
+
+
+@pytest.fixture(scope="module")
+def staging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server that may fetch loopback URLs (the test's own file server)."""
+    srv = ServerProcess(
+        tmp_path_factory.mktemp("staging"), free_port(), env={"ANOMALENS_ALLOW_PRIVATE_URLS": "true"}
+    ).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def files_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A plain HTTP server on loopback serving generated images (stands in for signed URLs)."""
+    root = tmp_path_factory.mktemp("www")
+    for i in range(5):
+        (root / f"img_{i}.png").write_bytes(samples.make_image(700 + i))
+    (root / "broken.png").write_bytes(TEN_BYTES)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", root
+    server.shutdown()
+
+
+def _wait_shards(api: httpx.Client, batch_id: str) -> dict:
+    import time
+
+    for _ in range(300):
+        batch = api.get(f"/v1/batches/{batch_id}").json()["Batch"]
+        if batch["Shards"] and all(s["Status"] in ("COMPLETED", "FAILED") for s in batch["Shards"]):
+            return batch
+        time.sleep(0.1)
+    raise AssertionError("shards never finished")
+
+
+def test_batch_id_rule_and_per_file_rejections(staging_server: ServerProcess) -> None:
+    api = httpx.Client(base_url=staging_server.url, timeout=30)
+    files = [("files", ("ok.png", samples.make_image(1), "image/png"))]
+    bad = api.post("/v1/batches/Not_Lower/images", files=files)
+    assert bad.status_code == 400 and bad.json()["field"] == "batchId" and "lowercase" in bad.json()["message"]
+    files += [
+        ("files", ("tiny.png", TEN_BYTES, "image/png")),
+        ("files", ("ok2.png", samples.make_image(2), "image/png")),
+    ]
+    answer = api.post("/v1/batches/mixed-1/images", files=files).json()
+    assert answer["Accepted"] == ["ok.png", "ok2.png"]
+    assert [r["File"] for r in answer["Rejected"]] == ["tiny.png"]
+    assert "unsupported-file-type" in answer["Rejected"][0]["Message"]
+    batch = api.get("/v1/batches/mixed-1").json()["Batch"]
+    assert batch["FilesCount"] == 2 and batch["ContentType"] == "images"
+    listed = api.get("/v1/batches/mixed-1/files").json()["Files"]
+    assert api.get(listed[0]["DownloadUrl"]).content == samples.make_image(1)
+
+
+def test_references_ingest_reports_bad_files_and_refuses_private_urls(
+    staging_server: ServerProcess, files_server: tuple[str, Path], tmp_path: Path
+) -> None:
+    base, _ = files_server
+    api = httpx.Client(base_url=staging_server.url, timeout=30)
+    refs = [{"name": f"img_{i}.png", "url": f"{base}/img_{i}.png"} for i in range(5)]
+    refs += [{"name": "broken.png", "url": f"{base}/broken.png"}, {"name": "gone.png", "url": f"{base}/gone.png"}]
+    answer = api.post("/v1/batches/refs-1/references", json={"References": refs})
+    assert answer.status_code == 202, answer.text
+    batch = _wait_shards(api, "refs-1")
+    assert batch["FilesCount"] == 5
+    reasons = {r["file"]: r["reason"] for r in batch["Shards"][0]["Rejected"]}
+    assert reasons == {"broken.png": "unsupported-file-type", "gone.png": "download-failed"}
+
+    strict = ServerProcess(tmp_path / "strict", free_port()).start()  # default: private URLs refused
+    try:
+        api2 = httpx.Client(base_url=strict.url, timeout=30)
+        api2.post("/v1/batches/refs-2/references", json={"References": refs[:1]})
+        batch = _wait_shards(api2, "refs-2")
+        assert batch["FilesCount"] == 0
+        assert batch["Shards"][0]["Rejected"][0]["reason"] == "unsafe-url-detected"
+    finally:
+        strict.stop()
+
+
+def _install_cli() -> Path:
+    """The real client in its own cached venv (about 750 MB; reused between runs)."""
+    binary = CLI_VENV / "bin" / "inference"
+    marker = CLI_VENV / f".installed-{CLI_VERSION}"
+    if not marker.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(CLI_VENV)], check=True)
+        subprocess.run(
+            [
+                str(CLI_VENV / "bin" / "pip"),
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                f"inference-cli=={CLI_VERSION}",
+            ],
+            check=True,
+            timeout=1500,
+        )
+        marker.touch()
+    return binary
+
+
+@pytest.fixture(scope="module")
+def rf_cloud(staging_server: ServerProcess) -> Callable[..., str]:
+    binary = _install_cli()
+    env = dict(os.environ, API_BASE_URL=f"{staging_server.url}/roboflow", ROBOFLOW_API_KEY="local-key")
+
+    def run(*args: str) -> str:
+        done = subprocess.run([str(binary), "rf-cloud", *args], capture_output=True, text=True, env=env, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    return run
+
+
+@pytest.mark.parametrize(("batch_id", "count"), [("cli-small", 3), ("cli-large", 40)])
+def test_real_client_creates_lists_shows_and_exports(rf_cloud, tmp_path: Path, batch_id: str, count: int) -> None:
+    src = tmp_path / "images"
+    src.mkdir()
+    for i in range(count):
+        (src / f"part_{i:03d}.png").write_bytes(samples.make_image(900 + i))
+    rf_cloud("data-staging", "create-batch-of-images", "--images-dir", str(src), "--batch-id", batch_id)
+    if count > 32:  # the sharded path: wait for the ingest job
+        import time
+
+        for _ in range(300):
+            if (
+                "Files Count" in (out := rf_cloud("data-staging", "show-batch-details", "--batch-id", batch_id))
+                and str(count) in out
+            ):
+                break
+            time.sleep(0.2)
+    assert batch_id in rf_cloud("data-staging", "list-batches")
+    details = rf_cloud("data-staging", "show-batch-details", "--batch-id", batch_id)
+    assert str(count) in details and ("simple-batch" if count <= 32 else "sharded-batch") in details
+    content = rf_cloud("data-staging", "list-batch-content", "--batch-id", batch_id)
+    assert "part_000.png" in content
+    out = tmp_path / "export"
+    rf_cloud("data-staging", "export-batch", "--batch-id", batch_id, "--target-dir", str(out))
+    exported = sorted(p.name for p in out.rglob("*.png"))
+    assert len(exported) == count and (out.rglob("part_001.png").__next__().read_bytes() == samples.make_image(901))
