@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from anomalens.api.app import create_app
+from anomalens.app.batch_runner import BatchRunHandler
 from anomalens.app.context import Platform
 from anomalens.app.hosting import HostManager
 from anomalens.app.importing import DatasetImportHandler
@@ -21,7 +22,12 @@ log = logging.getLogger("anomalens")
 
 def handlers(platform: Platform) -> list[JobHandler]:
     """Every job kind this release runs."""
-    return [DatasetImportHandler(platform), TrainingHandler(platform), StagingIngestHandler(platform)]
+    return [
+        DatasetImportHandler(platform),
+        TrainingHandler(platform),
+        StagingIngestHandler(platform),
+        BatchRunHandler(platform),
+    ]
 
 
 @dataclass

@@ -3,6 +3,7 @@ and the real ``inference rf-cloud`` client (inference-cli 1.8.3) unmodified."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -163,3 +164,153 @@ def test_real_client_creates_lists_shows_and_exports(rf_cloud, tmp_path: Path, b
     rf_cloud("data-staging", "export-batch", "--batch-id", batch_id, "--target-dir", str(out))
     exported = sorted(p.name for p in out.rglob("*.png"))
     assert len(exported) == count and (out.rglob("part_001.png").__next__().read_bytes() == samples.make_image(901))
+
+
+WORKFLOW = {
+    "version": "1.0",
+    "inputs": [{"type": "WorkflowImage", "name": "image"}],
+    "steps": [
+        {
+            "type": "anomalens/detect_anomalies",
+            "name": "detector",
+            "image": "$inputs.image",
+            "project": "batchproj",
+            "model_version": "1",
+        },
+        {
+            "type": "anomalens/threshold_filter",
+            "name": "flag",
+            "predictions": "$steps.detector.predictions",
+            "min_confidence": 0.0,
+        },
+        {
+            "type": "anomalens/anomaly_overlay",
+            "name": "overlay",
+            "image": "$inputs.image",
+            "predictions": "$steps.detector.predictions",
+        },
+    ],
+    "outputs": [
+        {"type": "JsonField", "name": "is_anomalous", "selector": "$steps.detector.is_anomalous"},
+        {"type": "JsonField", "name": "flagged", "selector": "$steps.flag.passed"},
+        {"type": "JsonField", "name": "overlay", "selector": "$steps.overlay.image"},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def workflow(staging_server: ServerProcess, sample_folder: Path) -> str:
+    from anomalens.sdk import Client
+
+    with Client(staging_server.url) as c:
+        c.create_project("batchproj")
+        c.wait_job(c.create_dataset("batchproj", "train", layout="labeled-folders", location=sample_folder)["JobId"])
+        assert c.wait_job(c.create_model("batchproj")["JobId"], timeout=600)["Status"] == "SUCCEEDED"
+    api = httpx.Client(base_url=staging_server.url, timeout=30)
+    assert api.put("/v1/workflows/inspect", json=WORKFLOW).json()["Workflow"]["Version"] == 1
+    files = [("files", (f"n{i}.png", samples.make_image(5000 + i), "image/png")) for i in range(6)]
+    files += [("files", (f"d{i}.png", samples.make_image(6000 + i, "scratch"), "image/png")) for i in range(3)]
+    assert len(api.post("/v1/batches/to-inspect/images", files=files).json()["Accepted"]) == 9
+    return "inspect"
+
+
+def test_workflow_validation_names_step_and_field(staging_server: ServerProcess) -> None:
+    api = httpx.Client(base_url=staging_server.url, timeout=30)
+    bad = dict(WORKFLOW, steps=[dict(WORKFLOW["steps"][1], predictions="$steps.nothing.predictions")])
+    body = api.put("/v1/workflows/bad", json=bad).json()
+    assert body["field"] == "steps[0].predictions" and "nothing" in body["message"]
+
+
+def _wait_job(api: httpx.Client, job_id: str) -> dict:
+    import time
+
+    for _ in range(600):
+        job = api.get(f"/v1/batch-jobs/{job_id}").json()["Job"]
+        if job["Status"] != "RUNNING":
+            return job
+        time.sleep(0.2)
+    raise AssertionError("batch job did not finish")
+
+
+def _definition(workflow: str, **extra: object) -> dict:
+    return {
+        "type": "simple-image-processing-v1",
+        "jobInput": {"type": "staging-batch-input-v1", "batchId": "to-inspect"},
+        "computeConfiguration": {"type": "compute-configuration-v2", "machineType": "cpu"},
+        "processingSpecification": {
+            "type": "workflows-processing-specification-v1",
+            "workspace": "anomalens",
+            "workflowId": workflow,
+            "persistImagesOutputs": True,
+        },
+    } | extra
+
+
+def test_native_batch_job_writes_results_and_overlays(staging_server: ServerProcess, workflow: str) -> None:
+    api = httpx.Client(base_url=staging_server.url, timeout=30)
+    gpu = _definition(workflow, computeConfiguration={"machineType": "gpu"})
+    answer = api.post("/v1/batch-jobs", json={"JobId": "gpu-job", "Definition": gpu})
+    assert answer.status_code == 400 and "no GPU" in answer.json()["message"]
+    answer = api.post("/v1/batch-jobs", json={"JobId": "native-1", "Definition": _definition(workflow)})
+    assert answer.status_code == 202, answer.text
+    job = _wait_job(api, "native-1")
+    assert job["Status"] == "SUCCEEDED", job
+    files = {f["Name"]: f for f in api.get(f"/v1/batches/{job['OutputBatch']}/files").json()["Files"]}
+    results_name = next(n for n in files if n.startswith("results-"))
+    lines = [json.loads(x) for x in api.get(files[results_name]["DownloadUrl"]).text.splitlines()]
+    assert len(lines) == 9
+    verdict = {x["file_name"]: x["is_anomalous"] for x in lines}
+    assert verdict == {**{f"n{i}.png": False for i in range(6)}, **{f"d{i}.png": True for i in range(3)}}
+    assert {"d0-overlay.png", "n0-overlay.png"} <= set(files)
+    logs = api.get("/v1/batch-jobs/native-1/logs").json()["Logs"]
+    assert logs[0]["Type"] == "job-created" and logs[-1]["Type"] == "job-finished"
+
+
+def test_real_client_processes_a_batch_with_a_workflow(
+    rf_cloud, staging_server: ServerProcess, workflow: str, tmp_path: Path
+) -> None:
+    out = rf_cloud(
+        "batch-processing",
+        "process-images-with-workflow",
+        "--workflow-id",
+        workflow,
+        "--batch-id",
+        "to-inspect",
+        "--machine-type",
+        "cpu",
+        "--job-id",
+        "cli-job-1",
+        "--aggregation-format",
+        "csv",
+    )
+    assert "cli-job-1" in out
+    api = httpx.Client(base_url=staging_server.url, timeout=30)
+    job = _wait_job(api, "cli-job-1")
+    assert job["Status"] == "SUCCEEDED", job
+    assert "cli-job-1" in rf_cloud("batch-processing", "list-jobs")
+    details = rf_cloud("batch-processing", "show-job-details", "--job-id", "cli-job-1")
+    assert "cli-job-1-output" in details
+    assert "task-finished" in rf_cloud("batch-processing", "fetch-logs", "--job-id", "cli-job-1")
+    rf_cloud("data-staging", "export-batch", "--batch-id", "cli-job-1-output", "--target-dir", str(tmp_path / "o"))
+    csv_file = next((tmp_path / "o").rglob("results-*.csv"))
+    assert csv_file.read_text().splitlines()[0].startswith("file_name,")
+    assert len(csv_file.read_text().splitlines()) == 10
+
+
+def test_abort_and_restart_with_overrides(rf_cloud, staging_server: ServerProcess, workflow: str) -> None:
+    api = httpx.Client(base_url=staging_server.url, timeout=60)
+    files = [("files", (f"b{i}.png", samples.make_image(8000 + i), "image/png")) for i in range(150)]
+    api.post("/v1/batches/big-inspect/images", files=files)
+    busy = _definition(workflow) | {"jobInput": {"type": "staging-batch-input-v1", "batchId": "big-inspect"}}
+    api.post("/v1/batch-jobs", json={"JobId": "busy-1", "Definition": busy})
+    api.post("/v1/batch-jobs", json={"JobId": "abort-1", "Definition": _definition(workflow)})
+    rf_cloud("batch-processing", "abort-job", "--job-id", "abort-1")  # queued behind busy-1: aborted before it ran
+    assert _wait_job(api, "abort-1")["Status"] == "ABORTED"
+    assert _wait_job(api, "busy-1")["Status"] == "SUCCEEDED"
+    rf_cloud("batch-processing", "restart-job", "--job-id", "abort-1", "--max-image-failure-rate", "0.5")
+    job = _wait_job(api, "abort-1")
+    assert job["Status"] == "SUCCEEDED" and job["RestartOverrides"][0]["maxImageFailureRate"] == 0.5
+    results = [
+        f for f in api.get("/v1/batches/abort-1-output/files").json()["Files"] if f["Name"].startswith("results-")
+    ]
+    assert len(results) == 1  # the task ran once in total: no duplicated output

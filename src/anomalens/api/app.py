@@ -10,7 +10,7 @@ from anomalens import __version__
 from anomalens.api import errors
 from anomalens.api.compat import roboflow
 from anomalens.api.deps import require_api_key
-from anomalens.api.routes import datasets, jobs, models, projects, staging
+from anomalens.api.routes import batch, datasets, jobs, models, projects, staging
 from anomalens.app.context import Platform
 from anomalens.app.hosting import HostManager
 
@@ -31,7 +31,7 @@ def create_app(platform: Platform, host: HostManager) -> FastAPI:
     app.state.host = host
     errors.install(app)
     secured = [Depends(require_api_key)]
-    for module in (projects, datasets, models, jobs, staging, roboflow):
+    for module in (projects, datasets, models, jobs, staging, batch, roboflow):
         app.include_router(module.router, dependencies=secured)
     app.include_router(models.tags_router, dependencies=secured)
     app.include_router(staging.uploads, dependencies=secured)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
+from anomalens.app.artifacts import local_artifact
 from anomalens.app.context import Platform
 from anomalens.app.inference_units import InferencePool
 from anomalens.domain import names
@@ -86,19 +86,11 @@ class HostManager:
         pool = self.pool(project, version)
         return UnitCounts(pool.desired, pool.in_service) if pool else None
 
-    def _artifact_dir(self, project: str, version: int, key: str) -> Path:
-        local = self.p.cache_dir / "hosted" / project / str(version) / key.rsplit("/", 1)[-1]
-        if not (local / "model.json").exists():
-            tmp = local.with_name(local.name + ".partial")
-            self.p.blobs.get_dir(key, tmp)
-            tmp.replace(local) if not local.exists() else None
-        return local
-
     def _load(self, project: str, version: int, key: str | None, min_u: int, max_u: int | None) -> None:
         if key is None:
             raise AnomalensError("the model has no artifact")
         pool = InferencePool(
-            self._artifact_dir(project, version, key), min_u, max_u, threads=self.p.settings.inference_threads
+            local_artifact(self.p, project, version, key), min_u, max_u, threads=self.p.settings.inference_threads
         )
         pool.start()
         self.pools[(project, version)] = pool

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Request
 
 from anomalens.api.deps import PlatformDep
 from anomalens.api.routes.staging import download_url
-from anomalens.app import staging
+from anomalens.app import batch_jobs, staging
+from anomalens.store.batch_rows import BatchJobRow
 from anomalens.store.staging_rows import StagingBatchRow
 
 WORKSPACE = "anomalens"
@@ -145,3 +146,119 @@ def image_references(
         p, batch_id, body.get("imageReferences"), body.get("imageReferencesURL"), displayName, body.get("ingestId")
     )
     return {"ingestId": ingest_id, "shardIds": shard_ids}
+
+
+JOBS = "/batch-processing/v1/external/{workspace}/jobs"
+
+
+def _job(j: BatchJobRow) -> dict[str, Any]:
+    return {
+        "jobId": j.job_id,
+        "name": j.name,
+        "jobDefinition": j.definition,
+        "currentStage": j.stage,
+        "plannedStages": ["processing"],
+        "error": j.error,
+        "isTerminal": j.status in batch_jobs.TERMINAL,
+        "lastNotification": j.notification,
+        "createdAt": _iso(j.created_at),
+        "lastUpdate": _iso(j.updated_at),
+        "restartParametersOverride": j.overrides,
+    }
+
+
+@router.get(JOBS)
+def list_jobs(
+    workspace: str, p: PlatformDep, pageSize: int | None = None, nextPageToken: str | None = None
+) -> dict[str, Any]:
+    """list-jobs."""
+    rows, token = batch_jobs.list_jobs(p, pageSize, nextPageToken)
+    return {"jobs": [_job(j) for j in rows], "nextPageToken": token}
+
+
+@router.post(JOBS + "/{job_id}")
+def create_job(
+    workspace: str, job_id: str, body: dict[str, Any], p: PlatformDep, name: str | None = None
+) -> dict[str, Any]:
+    """process-images-with-workflow."""
+    return {"job": _job(batch_jobs.create_job(p, job_id, body, name))}
+
+
+@router.get(JOBS + "/{job_id}")
+def job_details(workspace: str, job_id: str, p: PlatformDep) -> dict[str, Any]:
+    """show-job-details."""
+    return {"job": _job(batch_jobs.get_job(p, job_id))}
+
+
+@router.get(JOBS + "/{job_id}/stages")
+def job_stages(workspace: str, job_id: str, p: PlatformDep) -> dict[str, Any]:
+    """The job's (single) processing stage."""
+    j = batch_jobs.get_job(p, job_id)
+    shards = staging.describe_batch(p, j.input_batch)[2]
+    status = "info" if j.status == "RUNNING" else "error" if j.error or j.status == "ABORTED" else "success"
+    return {
+        "stages": [
+            {
+                "processingStageId": "processing",
+                "processingStageName": "Processing",
+                "tasksNumber": max(1, len(shards)),
+                "outputBatches": [j.output_batch],
+                "startTimestamp": _iso(j.started_at),
+                "notification": j.notification,
+                "statusType": status,
+                "lastEventTimestamp": _iso(j.updated_at),
+            }
+        ]
+    }
+
+
+@router.get(JOBS + "/{job_id}/stages/{stage_id}/tasks")
+def stage_tasks(workspace: str, job_id: str, stage_id: str, p: PlatformDep) -> dict[str, Any]:
+    """Per-task (input shard) status."""
+    j = batch_jobs.get_job(p, job_id)
+    tasks = [
+        {
+            "taskId": task_id,
+            "notification": {"processed": t["processed"], "failed": t["failed"]},
+            "statusType": "success",
+            "progress": 1.0,
+            "eventTimestamp": _iso(t["at"]),
+        }
+        for task_id, t in j.tasks.items()
+    ]
+    return {"tasks": tasks, "nextPageToken": None}
+
+
+@router.post(JOBS + "/{job_id}/abort")
+def abort_job(workspace: str, job_id: str, p: PlatformDep) -> dict[str, Any]:
+    """abort-job."""
+    return {"job": _job(batch_jobs.abort_job(p, job_id))}
+
+
+@router.post(JOBS + "/{job_id}/restart")
+def restart_job(workspace: str, job_id: str, body: dict[str, Any], p: PlatformDep) -> dict[str, Any]:
+    """restart-job with a parameters-override-v1 body."""
+    return {"job": _job(batch_jobs.restart_job(p, job_id, body))}
+
+
+@router.get(JOBS + "/{job_id}/logs")
+def job_logs(
+    workspace: str, job_id: str, p: PlatformDep, pageSize: int | None = None, nextPageToken: str | None = None
+) -> dict[str, Any]:
+    """fetch-logs."""
+    entries = batch_jobs.job_logs(p, job_id)
+    return {
+        "logs": [
+            {
+                "createdAt": _iso(e.created_at),
+                "processingStageId": "processing",
+                "taskId": e.task_id,
+                "severity": e.severity,
+                "reportingModule": "anomalens-batch-runner",
+                "logType": e.log_type,
+                "payload": e.payload,
+            }
+            for e in entries
+        ],
+        "nextPageToken": None,
+    }
