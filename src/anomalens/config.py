@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     allow_private_urls: bool = Field(
         default=False, description="Let staging fetch URLs on private, loopback or link-local addresses."
     )
+    webhook_secret: str | None = Field(
+        default=None, description="Bearer token sent with webhooks; default: generated once into HOME/webhook-secret."
+    )
+    webhook_retry_base_seconds: float = Field(default=2.0, gt=0, description="First webhook retry delay (doubles).")
     staging_ttl_days: float = Field(default=7.0, gt=0, description="Days before a staging batch expires.")
     allowed_import_roots: str | None = Field(
         default=None, description="os.pathsep-separated folders that local imports may read; default: any."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 
 import uvicorn
@@ -15,6 +16,7 @@ from anomalens.app.importing import DatasetImportHandler
 from anomalens.app.staging_ingest import StagingIngestHandler
 from anomalens.app.training import TrainingHandler
 from anomalens.config import Settings
+from anomalens.events.delivery import DeliveryWorker
 from anomalens.jobs.worker import JobHandler, Worker
 
 log = logging.getLogger("anomalens")
@@ -30,6 +32,17 @@ def handlers(platform: Platform) -> list[JobHandler]:
     ]
 
 
+def webhook_authorization(settings: Settings) -> str:
+    """``Bearer <secret>``: the configured secret, or one generated once and kept in HOME."""
+    if settings.webhook_secret:
+        return f"Bearer {settings.webhook_secret}"
+    path = settings.home / "webhook-secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return f"Bearer {path.read_text().strip()}"
+
+
 @dataclass
 class Runtime:
     """The live parts of one ``serve`` (or ``worker``) process."""
@@ -37,6 +50,7 @@ class Runtime:
     platform: Platform
     worker: Worker
     host: HostManager
+    delivery: DeliveryWorker
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -44,17 +58,22 @@ class Runtime:
         platform = Platform.from_settings(settings)
         platform.db.upgrade()
         worker = Worker(platform.db, handlers(platform), lease_s=settings.lease_seconds)
-        return cls(platform, worker, HostManager(platform))
+        delivery = DeliveryWorker(
+            platform.db, webhook_authorization(settings), base_delay=settings.webhook_retry_base_seconds
+        )
+        return cls(platform, worker, HostManager(platform), delivery)
 
     def start_background(self, *, workers: int, hosting: bool = True) -> None:
         """Start job worker threads and (optionally) the host manager."""
         self.worker.start(workers)
+        self.delivery.start()
         if hosting:
             self.host.start()
 
     def stop(self) -> None:
         """Stop background threads (running jobs are resumed by the next worker after their lease)."""
         self.worker.stop()
+        self.delivery.stop_event.set()
         self.host.stop()
 
 
@@ -77,6 +96,7 @@ def work(settings: Settings) -> None:
     runtime = Runtime.build(settings)
     log.info("Anomalens worker %s running %d thread(s)", runtime.worker.owner, max(1, settings.job_workers))
     runtime.worker.start(max(1, settings.job_workers))
+    runtime.delivery.start()
     try:
         runtime.worker.stop_event.wait()
     except KeyboardInterrupt:

@@ -19,6 +19,7 @@ import pytest
 from anomalens import samples
 from helpers.images import TEN_BYTES
 from helpers.server import ServerProcess, free_port
+from helpers.webhooks import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI_VENV = ROOT / ".venv-inference-cli"
@@ -251,10 +252,25 @@ def test_native_batch_job_writes_results_and_overlays(staging_server: ServerProc
     gpu = _definition(workflow, computeConfiguration={"machineType": "gpu"})
     answer = api.post("/v1/batch-jobs", json={"JobId": "gpu-job", "Definition": gpu})
     assert answer.status_code == 400 and "no GPU" in answer.json()["message"]
-    answer = api.post("/v1/batch-jobs", json={"JobId": "native-1", "Definition": _definition(workflow)})
+    receiver = Receiver(fail_first=0)
+    definition = _definition(workflow, notificationsURL=receiver.url)
+    answer = api.post("/v1/batch-jobs", json={"JobId": "native-1", "Definition": definition})
     assert answer.status_code == 202, answer.text
     job = _wait_job(api, "native-1")
     assert job["Status"] == "SUCCEEDED", job
+    import time
+
+    for _ in range(100):
+        if receiver.calls:
+            break
+        time.sleep(0.1)
+    body = receiver.calls[0][0]
+    assert (body["type"], body["job_id"], body["job_state"], body["delivery_attempt"]) == (
+        "roboflow-batch-job-notification-v1",
+        "native-1",
+        "success",
+        1,
+    )
     files = {f["Name"]: f for f in api.get(f"/v1/batches/{job['OutputBatch']}/files").json()["Files"]}
     results_name = next(n for n in files if n.startswith("results-"))
     lines = [json.loads(x) for x in api.get(files[results_name]["DownloadUrl"]).text.splitlines()]

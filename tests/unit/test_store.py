@@ -26,7 +26,7 @@ def db(db_url: str) -> Iterator[Database]:
 
 
 def test_migrations_from_empty_reach_head(db: Database) -> None:
-    assert db.current_revision() == db.head_revision() == "0003_batch_jobs"
+    assert db.current_revision() == db.head_revision() == "0004_events"
     db.verify_schema()
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anomalens.app import workflow_exec
+from anomalens.app import notifications, workflow_exec
 from anomalens.app.artifacts import trained_artifact
 from anomalens.app.batch_jobs import RUN_JOB, TERMINAL, find_job, log
 from anomalens.app.context import Platform
@@ -138,6 +138,7 @@ class BatchRunHandler:
                 row.status, row.stage, row.updated_at = "SUCCEEDED", "finished", time.time()
                 row.notification = {"message": "job finished", "outputBatch": row.output_batch}
                 log(s, row, "info", "job-finished", {"outputBatch": row.output_batch})
+                notifications.job_done(s, row.definition.get("notificationsURL"), row.job_id, success=True)
             ctx.finish(s, {"status": row.status, "output_batch": row.output_batch}, f"Job {row.status}.")
 
     def _check(self, job_id: str, processed: int, failed: int) -> None:
@@ -156,6 +157,7 @@ class BatchRunHandler:
                 row.status, row.error, row.updated_at = "FAILED", True, time.time()
                 row.notification = {"message": reason}
                 log(s, row, "error", "job-failed", {"reason": reason})
+                notifications.job_done(s, row.definition.get("notificationsURL"), row.job_id, success=False)
         if reason:
             raise JobStopped(reason)
 
@@ -254,3 +256,4 @@ class BatchRunHandler:
             row.status, row.error, row.updated_at = "FAILED", True, time.time()
             row.notification = {"message": message}
             log(session, row, "error", "job-failed", {"reason": message})
+            notifications.job_done(session, row.definition.get("notificationsURL"), row.job_id, success=False)

@@ -123,6 +123,8 @@ def ingest_references(
     references_url: str | None = None,
     display_name: str | None = None,
     ingest_id: str | None = None,
+    notifications_url: str | None = None,
+    categories: list[str] | None = None,
 ) -> tuple[str, list[str]]:
     """Queue the download of ``{name, url}`` references, split into shards of 20,000."""
     staging.batch_id(batch_id)
@@ -132,6 +134,7 @@ def ingest_references(
         references = _read_references(p, references_url)
     refs = _valid_references(references)
     ingest_id = ingest_id or uuid.uuid4().hex
+    notify = _notify(notifications_url, categories, ingest_id)
     shard_ids = []
     with p.db.unit_of_work() as s:
         repo = StagingRepository(s)
@@ -141,9 +144,29 @@ def ingest_references(
             key = f"staging/{batch_id}/shards/{shard_id}.refs.json"
             p.blobs.put_bytes(key, json.dumps([refs[i] for i in part]).encode())
             repo.add_shard(batch, shard_id, ingest_id, ShardStatus.QUEUED.value, key)
-            queue.enqueue(s, INGEST_JOB, {"batch_id": batch_id, "shard_id": shard_id, "source": "refs", "key": key})
+            queue.enqueue(
+                s,
+                INGEST_JOB,
+                {"batch_id": batch_id, "shard_id": shard_id, "source": "refs", "key": key, "notify": notify},
+            )
             shard_ids.append(shard_id)
     return ingest_id, shard_ids
+
+
+def _notify(url: str | None, categories: list[str] | None, ingest_id: str) -> dict[str, Any] | None:
+    """Validated notification settings of an ingest (None without a URL)."""
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInput(f"notificationsURL must be an http(s) URL (got {url!r}).", field="notificationsURL")
+    chosen = categories or ["ingest-status"]
+    unknown = [c for c in chosen if c not in ("ingest-status", "files-status")]
+    if unknown:
+        raise InvalidInput(
+            f"notificationCategories may hold ingest-status and files-status (got {unknown}).",
+            field="notificationCategories",
+        )
+    return {"url": url, "categories": chosen, "ingest_id": ingest_id}
 
 
 def _read_references(p: Platform, location: str) -> list[dict[str, str]]:

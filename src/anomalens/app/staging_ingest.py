@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
-from anomalens.app import url_fetch
+from anomalens.app import notifications, url_fetch
 from anomalens.app.context import Platform
 from anomalens.app.staging import INGEST_JOB, store_file
 from anomalens.domain import staging
@@ -29,6 +29,20 @@ from anomalens.store.staging import StagingRepository
 
 MAX_REPORTED = 1000
 SKIPPED_MEMBERS = ("notification_config.json",)
+
+
+def tar_notification(data: bytes) -> dict[str, Any] | None:
+    """The ``notification_config.json`` the rf-cloud client packs into a shard, as notify settings."""
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+        for member in tar:
+            if posixpath.basename(member.name) == SKIPPED_MEMBERS[0] and (handle := tar.extractfile(member)):
+                config = json.loads(handle.read())
+                return {
+                    "url": config.get("notificationsURL"),
+                    "ingest_id": config.get("ingestId"),
+                    "categories": ["ingest-status"],
+                }
+    return None
 
 
 def _tar_members(data: bytes) -> Iterator[tuple[str, bytes | FileRejected]]:
@@ -106,6 +120,13 @@ class StagingIngestHandler:
                 seen.add(f["name"])
                 fresh.append(f | {"shard_id": shard.shard_id})
             repo.add_files(batch, fresh)
+            notify = payload.get("notify")
+            if payload["source"] == "tar":
+                try:
+                    notify = tar_notification(self.p.blobs.get_bytes(payload["key"]))
+                except (tarfile.TarError, ValueError):
+                    notify = None
+            notifications.ingest_done(s, notify, batch.batch_id, shard.shard_id, [f["name"] for f in fresh], rejected)
             shard.status, shard.objects_count = ShardStatus.COMPLETED.value, len(fresh)
             shard.rejected, shard.updated_at = rejected[:MAX_REPORTED], time.time()
             ctx.finish(

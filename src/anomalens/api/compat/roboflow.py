@@ -143,7 +143,14 @@ def image_references(
 ) -> dict[str, Any]:
     """References ingest (signed URLs listed by the client, or a JSONL at a URL)."""
     ingest_id, shard_ids = staging.ingest_references(
-        p, batch_id, body.get("imageReferences"), body.get("imageReferencesURL"), displayName, body.get("ingestId")
+        p,
+        batch_id,
+        body.get("imageReferences"),
+        body.get("imageReferencesURL"),
+        displayName,
+        body.get("ingestId"),
+        body.get("notificationsURL"),
+        body.get("notificationCategories"),
     )
     return {"ingestId": ingest_id, "shardIds": shard_ids}
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from anomalens.api.deps import PlatformDep
-from anomalens.app import batch_jobs, workflows
+from anomalens.app import batch_jobs, notifications, workflows
 from anomalens.store.batch_rows import BatchJobLogRow, BatchJobRow, WorkflowRow
 
 router = APIRouter(prefix="/v1", tags=["batch"])
@@ -109,3 +109,26 @@ def restart_job(job_id: str, body: dict[str, Any], p: PlatformDep) -> dict[str, 
 def job_logs(job_id: str, p: PlatformDep) -> dict[str, Any]:
     """A job's log entries."""
     return {"Logs": [log_public(e) for e in batch_jobs.job_logs(p, job_id)]}
+
+
+@router.get("/events")
+def list_events(p: PlatformDep, limit: int = 100) -> dict[str, Any]:
+    """Recent notifications with every delivery attempt (newest first)."""
+    return {
+        "Events": [
+            {
+                "EventId": e.event_id,
+                "Category": e.category,
+                "Url": e.url,
+                "Status": e.status,
+                "Attempts": e.attempts,
+                "Body": e.body,
+                "LastError": e.last_error,
+                "Deliveries": [
+                    {"Attempt": d.attempt, "At": d.at, "StatusCode": d.status_code, "Error": d.error}
+                    for d in deliveries
+                ],
+            }
+            for e, deliveries in notifications.list_events(p, min(max(limit, 1), 1000))
+        ]
+    }

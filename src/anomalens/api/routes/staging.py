@@ -93,7 +93,14 @@ async def upload_images(
 def ingest_references(batch_id: str, body: dict[str, Any], p: PlatformDep) -> dict[str, Any]:
     """Queue the download of ``{"References": [{"name", "url"}]}`` or ``{"ReferencesUrl": ...}``."""
     ingest_id, shard_ids = staging.ingest_references(
-        p, batch_id, body.get("References"), body.get("ReferencesUrl"), body.get("DisplayName")
+        p,
+        batch_id,
+        body.get("References"),
+        body.get("ReferencesUrl"),
+        body.get("DisplayName"),
+        None,
+        body.get("NotificationsUrl"),
+        body.get("NotificationCategories"),
     )
     return {"IngestId": ingest_id, "ShardIds": shard_ids}
 

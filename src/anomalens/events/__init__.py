@@ -1,0 +1,1 @@
+"""Outbox of events and their at-least-once delivery to webhooks."""
