@@ -330,3 +330,34 @@ def test_abort_and_restart_with_overrides(rf_cloud, staging_server: ServerProces
         f for f in api.get("/v1/batches/abort-1-output/files").json()["Files"] if f["Name"].startswith("results-")
     ]
     assert len(results) == 1  # the task ran once in total: no duplicated output
+
+
+def test_anomalens_cli_batch_commands(staging_server: ServerProcess, workflow: str, tmp_path: Path) -> None:
+    env = dict(os.environ, ANOMALENS_URL=staging_server.url, COLUMNS="200")
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "anomalens", "--json", *args], capture_output=True, text=True, env=env, timeout=600
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    src = tmp_path / "imgs"
+    src.mkdir()
+    for i in range(4):
+        (src / f"c{i}.png").write_bytes(samples.make_image(9100 + i, "stain" if i == 3 else None))
+    (src / "tiny.png").write_bytes(TEN_BYTES)
+    created = json.loads(cli("batches", "create", "cli-native", "--images-dir", str(src)))
+    assert created["Accepted"] == 4 and created["Rejected"][0]["File"] == "tiny.png"
+    job = json.loads(cli("batch-jobs", "start", "cli-native", workflow, "--job-id", "cli-native-1", "--wait"))
+    assert job["Status"] == "SUCCEEDED"
+    exported = json.loads(cli("batches", "export", job["OutputBatch"], str(tmp_path / "out")))
+    assert exported["Exported"] == 1
+    lines = [json.loads(x) for x in next((tmp_path / "out").glob("results-*.jsonl")).read_text().splitlines()]
+    assert sorted((x["file_name"], x["is_anomalous"]) for x in lines) == [
+        ("c0.png", False),
+        ("c1.png", False),
+        ("c2.png", False),
+        ("c3.png", True),
+    ]
+    assert any(e["Type"] == "task-finished" for e in json.loads(cli("batch-jobs", "logs", "cli-native-1")))

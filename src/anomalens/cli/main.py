@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from anomalens.cli import model_commands as _model_commands  # noqa: F401  (registers commands)
+from anomalens.cli.batch_commands import batch_jobs, batches, workflows
 from anomalens.cli.output import state
 from anomalens.cli.resources import datasets, jobs, models, projects
 from anomalens.config import Settings
@@ -20,6 +21,9 @@ app.add_typer(projects, name="projects")
 app.add_typer(datasets, name="datasets")
 app.add_typer(models, name="models")
 app.add_typer(jobs, name="jobs")
+app.add_typer(batches, name="batches")
+app.add_typer(workflows, name="workflows")
+app.add_typer(batch_jobs, name="batch-jobs")
 app.add_typer(db, name="db")
 
 

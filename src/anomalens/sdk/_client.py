@@ -164,6 +164,89 @@ class Client:
         """Tags of a model version."""
         return {t["Key"]: t["Value"] for t in self._call("GET", f"/v1/tags/{model_arn}")["Tags"]}
 
+    # -- staging, workflows, batch jobs ---------------------------------------------------------
+    def upload_images(self, batch_id: str, paths: list[Path], *, chunk: int = 32) -> dict[str, list[Any]]:
+        """Upload image files to a staging batch; each rejected file is reported, the rest are stored."""
+        accepted: list[Any] = []
+        rejected: list[Any] = []
+        for start in range(0, len(paths), chunk):
+            files = [
+                ("files", (p.name, p.read_bytes(), "application/octet-stream")) for p in paths[start : start + chunk]
+            ]
+            answer = self._call("POST", f"/v1/batches/{batch_id}/images", files=files)
+            accepted += answer["Accepted"]
+            rejected += answer["Rejected"]
+        return {"Accepted": accepted, "Rejected": rejected}
+
+    def ingest_references(
+        self, batch_id: str, references: list[dict[str, str]] | str, notifications_url: str | None = None
+    ) -> dict[str, Any]:
+        """Queue downloads of ``{name, url}`` references (a list, or the URL/path of a JSONL file)."""
+        body: dict[str, Any] = {"NotificationsUrl": notifications_url}
+        body["References" if isinstance(references, list) else "ReferencesUrl"] = references
+        return dict(self._call("POST", f"/v1/batches/{batch_id}/references", json=body))
+
+    def list_batches(self) -> Iterator[dict[str, Any]]:
+        """Live staging batches."""
+        yield from self._paginate("/v1/batches", "Batches")
+
+    def describe_batch(self, batch_id: str) -> dict[str, Any]:
+        """A batch with counts and shards."""
+        return dict(self._call("GET", f"/v1/batches/{batch_id}")["Batch"])
+
+    def list_batch_files(self, batch_id: str) -> Iterator[dict[str, Any]]:
+        """Files of a batch."""
+        yield from self._paginate(f"/v1/batches/{batch_id}/files", "Files")
+
+    def export_batch(self, batch_id: str, target: Path) -> int:
+        """Download every file of a batch into ``target``; returns the count."""
+        target.mkdir(parents=True, exist_ok=True)
+        count = 0
+        for f in self.list_batch_files(batch_id):
+            response = self._http.get(f["DownloadUrl"])
+            response.raise_for_status()
+            (target / Path(f["Name"]).name).write_bytes(response.content)
+            count += 1
+        return count
+
+    def save_workflow(self, workflow_id: str, definition: dict[str, Any]) -> dict[str, Any]:
+        """Store a workflow definition as a new version."""
+        return dict(self._call("PUT", f"/v1/workflows/{workflow_id}", json=definition)["Workflow"])
+
+    def list_workflows(self) -> list[dict[str, Any]]:
+        """Newest version of every workflow."""
+        return list(self._call("GET", "/v1/workflows")["Workflows"])
+
+    def start_batch_job(self, definition: dict[str, Any], job_id: str | None = None) -> dict[str, Any]:
+        """Start a batch job (``simple-image-processing-v1`` definition)."""
+        return dict(self._call("POST", "/v1/batch-jobs", json={"JobId": job_id, "Definition": definition})["Job"])
+
+    def get_batch_job(self, job_id: str) -> dict[str, Any]:
+        """A batch job with its tasks."""
+        return dict(self._call("GET", f"/v1/batch-jobs/{job_id}")["Job"])
+
+    def list_batch_jobs(self) -> Iterator[dict[str, Any]]:
+        """Batch jobs, newest first."""
+        yield from self._paginate("/v1/batch-jobs", "Jobs")
+
+    def abort_batch_job(self, job_id: str) -> dict[str, Any]:
+        """Abort a running batch job."""
+        return dict(self._call("POST", f"/v1/batch-jobs/{job_id}/abort")["Job"])
+
+    def restart_batch_job(self, job_id: str, **overrides: Any) -> dict[str, Any]:
+        """Restart a failed/aborted batch job with overrides (maxImageFailureRate=..., ...)."""
+        return dict(self._call("POST", f"/v1/batch-jobs/{job_id}/restart", json=overrides)["Job"])
+
+    def batch_job_logs(self, job_id: str) -> list[dict[str, Any]]:
+        """A batch job's log entries."""
+        return list(self._call("GET", f"/v1/batch-jobs/{job_id}/logs")["Logs"])
+
+    def wait_batch_job(self, job_id: str, *, timeout: float = 3600, poll: float = 0.5) -> dict[str, Any]:
+        """Poll a batch job until it is no longer RUNNING."""
+        return self._wait(
+            lambda: self.get_batch_job(job_id), "Status", {"SUCCEEDED", "FAILED", "ABORTED"}, timeout, poll, None
+        )
+
     # -- jobs and waiting -------------------------------------------------------------------
     def get_job(self, job_id: int) -> dict[str, Any]:
         """A background job with its progress."""
