@@ -90,6 +90,25 @@ def upload_image(p: Platform, batch_id: str, name: str, data: bytes, display_nam
         shard.updated_at = time.time()
 
 
+def upload_images(
+    p: Platform,
+    batch_id: str,
+    files: list[tuple[str, bytes]],
+    display_name: str | None = None,
+) -> tuple[list[str], list[dict[str, str]]]:
+    """Upload several images: each bad file is reported (name, message) while the rest are stored."""
+    staging.batch_id(batch_id)
+    accepted: list[str] = []
+    rejected: list[dict[str, str]] = []
+    for name, data in files:
+        try:
+            upload_image(p, batch_id, name, data, display_name)
+            accepted.append(name)
+        except InvalidInput as exc:
+            rejected.append({"File": name, "Message": exc.message})
+    return accepted, rejected
+
+
 def register_shard_upload(p: Platform, batch_id: str, display_name: str | None = None) -> str:
     """Open a tar-shard upload; returns the shard id that the upload URL carries."""
     staging.batch_id(batch_id)

@@ -7,10 +7,10 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from anomalens.api.deps import PlatformDep
 from anomalens.app import staging
-from anomalens.domain.errors import InvalidInput
 from anomalens.store.staging_rows import StagingBatchRow, StagingFileRow, StagingShardRow
 
 router = APIRouter(prefix="/v1/batches", tags=["staging"])
@@ -76,16 +76,8 @@ async def upload_images(
     batch_id: str, files: list[UploadFile], p: PlatformDep, displayName: str | None = None
 ) -> dict[str, Any]:
     """Upload images (multipart, field ``files``); each bad file is reported, the rest are stored."""
-    accepted, rejected = [], []
-    for upload in files:
-        name = upload.filename or ""
-        try:
-            staging.upload_image(p, batch_id, name, await upload.read(), displayName)
-            accepted.append(name)
-        except InvalidInput as exc:
-            if exc.field == "batchId":
-                raise
-            rejected.append({"File": name, "Message": exc.message})
+    contents = [(upload.filename or "", await upload.read()) for upload in files]
+    accepted, rejected = await run_in_threadpool(staging.upload_images, p, batch_id, contents, displayName)
     return {"Accepted": accepted, "Rejected": rejected}
 
 
