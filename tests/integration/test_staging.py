@@ -7,16 +7,13 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
 from anomalens import samples
+from helpers.batch import WORKFLOW, wait_job, wait_shards
 from helpers.images import TEN_BYTES
 from helpers.server import ServerProcess, free_port
 from helpers.webhooks import Receiver
@@ -24,41 +21,6 @@ from helpers.webhooks import Receiver
 ROOT = Path(__file__).resolve().parents[2]
 CLI_VENV = ROOT / ".venv-inference-cli"
 CLI_VERSION = "1.8.3"
-
-
-@pytest.fixture(scope="module")
-def staging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A server that may fetch loopback URLs (the test's own file server)."""
-    srv = ServerProcess(
-        tmp_path_factory.mktemp("staging"), free_port(), env={"ANOMALENS_ALLOW_PRIVATE_URLS": "true"}
-    ).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def files_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A plain HTTP server on loopback serving generated images (stands in for signed URLs)."""
-    root = tmp_path_factory.mktemp("www")
-    for i in range(5):
-        (root / f"img_{i}.png").write_bytes(samples.make_image(700 + i))
-    (root / "broken.png").write_bytes(TEN_BYTES)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", root
-    server.shutdown()
-
-
-def _wait_shards(api: httpx.Client, batch_id: str) -> dict:
-    import time
-
-    for _ in range(300):
-        batch = api.get(f"/v1/batches/{batch_id}").json()["Batch"]
-        if batch["Shards"] and all(s["Status"] in ("COMPLETED", "FAILED") for s in batch["Shards"]):
-            return batch
-        time.sleep(0.1)
-    raise AssertionError("shards never finished")
 
 
 def test_batch_id_rule_and_per_file_rejections(staging_server: ServerProcess) -> None:
@@ -89,7 +51,7 @@ def test_references_ingest_reports_bad_files_and_refuses_private_urls(
     refs += [{"name": "broken.png", "url": f"{base}/broken.png"}, {"name": "gone.png", "url": f"{base}/gone.png"}]
     answer = api.post("/v1/batches/refs-1/references", json={"References": refs})
     assert answer.status_code == 202, answer.text
-    batch = _wait_shards(api, "refs-1")
+    batch = wait_shards(api, "refs-1")
     assert batch["FilesCount"] == 5
     reasons = {r["file"]: r["reason"] for r in batch["Shards"][0]["Rejected"]}
     assert reasons == {"broken.png": "unsupported-file-type", "gone.png": "download-failed"}
@@ -98,45 +60,11 @@ def test_references_ingest_reports_bad_files_and_refuses_private_urls(
     try:
         api2 = httpx.Client(base_url=strict.url, timeout=30)
         api2.post("/v1/batches/refs-2/references", json={"References": refs[:1]})
-        batch = _wait_shards(api2, "refs-2")
+        batch = wait_shards(api2, "refs-2")
         assert batch["FilesCount"] == 0
         assert batch["Shards"][0]["Rejected"][0]["reason"] == "unsafe-url-detected"
     finally:
         strict.stop()
-
-
-def _install_cli() -> Path:
-    """The real client in its own cached venv (about 750 MB; reused between runs)."""
-    binary = CLI_VENV / "bin" / "inference"
-    marker = CLI_VENV / f".installed-{CLI_VERSION}"
-    if not marker.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(CLI_VENV)], check=True)
-        subprocess.run(
-            [
-                str(CLI_VENV / "bin" / "pip"),
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                f"inference-cli=={CLI_VERSION}",
-            ],
-            check=True,
-            timeout=1500,
-        )
-        marker.touch()
-    return binary
-
-
-@pytest.fixture(scope="module")
-def rf_cloud(staging_server: ServerProcess) -> Callable[..., str]:
-    binary = _install_cli()
-    env = dict(os.environ, API_BASE_URL=f"{staging_server.url}/roboflow", ROBOFLOW_API_KEY="local-key")
-
-    def run(*args: str) -> str:
-        done = subprocess.run([str(binary), "rf-cloud", *args], capture_output=True, text=True, env=env, timeout=600)
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
-
-    return run
 
 
 @pytest.mark.parametrize(("batch_id", "count"), [("cli-small", 3), ("cli-large", 40)])
@@ -167,70 +95,11 @@ def test_real_client_creates_lists_shows_and_exports(rf_cloud, tmp_path: Path, b
     assert len(exported) == count and (out.rglob("part_001.png").__next__().read_bytes() == samples.make_image(901))
 
 
-WORKFLOW = {
-    "version": "1.0",
-    "inputs": [{"type": "WorkflowImage", "name": "image"}],
-    "steps": [
-        {
-            "type": "anomalens/detect_anomalies",
-            "name": "detector",
-            "image": "$inputs.image",
-            "project": "batchproj",
-            "model_version": "1",
-        },
-        {
-            "type": "anomalens/threshold_filter",
-            "name": "flag",
-            "predictions": "$steps.detector.predictions",
-            "min_confidence": 0.0,
-        },
-        {
-            "type": "anomalens/anomaly_overlay",
-            "name": "overlay",
-            "image": "$inputs.image",
-            "predictions": "$steps.detector.predictions",
-        },
-    ],
-    "outputs": [
-        {"type": "JsonField", "name": "is_anomalous", "selector": "$steps.detector.is_anomalous"},
-        {"type": "JsonField", "name": "flagged", "selector": "$steps.flag.passed"},
-        {"type": "JsonField", "name": "overlay", "selector": "$steps.overlay.image"},
-    ],
-}
-
-
-@pytest.fixture(scope="module")
-def workflow(staging_server: ServerProcess, sample_folder: Path) -> str:
-    from anomalens.sdk import Client
-
-    with Client(staging_server.url) as c:
-        c.create_project("batchproj")
-        c.wait_job(c.create_dataset("batchproj", "train", layout="labeled-folders", location=sample_folder)["JobId"])
-        assert c.wait_job(c.create_model("batchproj")["JobId"], timeout=600)["Status"] == "SUCCEEDED"
-    api = httpx.Client(base_url=staging_server.url, timeout=30)
-    assert api.put("/v1/workflows/inspect", json=WORKFLOW).json()["Workflow"]["Version"] == 1
-    files = [("files", (f"n{i}.png", samples.make_image(5000 + i), "image/png")) for i in range(6)]
-    files += [("files", (f"d{i}.png", samples.make_image(6000 + i, "scratch"), "image/png")) for i in range(3)]
-    assert len(api.post("/v1/batches/to-inspect/images", files=files).json()["Accepted"]) == 9
-    return "inspect"
-
-
 def test_workflow_validation_names_step_and_field(staging_server: ServerProcess) -> None:
     api = httpx.Client(base_url=staging_server.url, timeout=30)
     bad = dict(WORKFLOW, steps=[dict(WORKFLOW["steps"][1], predictions="$steps.nothing.predictions")])
     body = api.put("/v1/workflows/bad", json=bad).json()
     assert body["field"] == "steps[0].predictions" and "nothing" in body["message"]
-
-
-def _wait_job(api: httpx.Client, job_id: str) -> dict:
-    import time
-
-    for _ in range(600):
-        job = api.get(f"/v1/batch-jobs/{job_id}").json()["Job"]
-        if job["Status"] != "RUNNING":
-            return job
-        time.sleep(0.2)
-    raise AssertionError("batch job did not finish")
 
 
 def _definition(workflow: str, **extra: object) -> dict:
@@ -256,7 +125,7 @@ def test_native_batch_job_writes_results_and_overlays(staging_server: ServerProc
     definition = _definition(workflow, notificationsURL=receiver.url)
     answer = api.post("/v1/batch-jobs", json={"JobId": "native-1", "Definition": definition})
     assert answer.status_code == 202, answer.text
-    job = _wait_job(api, "native-1")
+    job = wait_job(api, "native-1")
     assert job["Status"] == "SUCCEEDED", job
     import time
 
@@ -301,7 +170,7 @@ def test_real_client_processes_a_batch_with_a_workflow(
     )
     assert "cli-job-1" in out
     api = httpx.Client(base_url=staging_server.url, timeout=30)
-    job = _wait_job(api, "cli-job-1")
+    job = wait_job(api, "cli-job-1")
     assert job["Status"] == "SUCCEEDED", job
     assert "cli-job-1" in rf_cloud("batch-processing", "list-jobs")
     details = rf_cloud("batch-processing", "show-job-details", "--job-id", "cli-job-1")
@@ -321,10 +190,10 @@ def test_abort_and_restart_with_overrides(rf_cloud, staging_server: ServerProces
     api.post("/v1/batch-jobs", json={"JobId": "busy-1", "Definition": busy})
     api.post("/v1/batch-jobs", json={"JobId": "abort-1", "Definition": _definition(workflow)})
     rf_cloud("batch-processing", "abort-job", "--job-id", "abort-1")  # queued behind busy-1: aborted before it ran
-    assert _wait_job(api, "abort-1")["Status"] == "ABORTED"
-    assert _wait_job(api, "busy-1")["Status"] == "SUCCEEDED"
+    assert wait_job(api, "abort-1")["Status"] == "ABORTED"
+    assert wait_job(api, "busy-1")["Status"] == "SUCCEEDED"
     rf_cloud("batch-processing", "restart-job", "--job-id", "abort-1", "--max-image-failure-rate", "0.5")
-    job = _wait_job(api, "abort-1")
+    job = wait_job(api, "abort-1")
     assert job["Status"] == "SUCCEEDED" and job["RestartOverrides"][0]["maxImageFailureRate"] == 0.5
     results = [
         f for f in api.get("/v1/batches/abort-1-output/files").json()["Files"] if f["Name"].startswith("results-")

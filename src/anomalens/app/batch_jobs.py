@@ -28,6 +28,8 @@ from anomalens.store.staging import StagingRepository
 
 RUN_JOB = "batch-process"
 IMAGE_JOB = "simple-image-processing-v1"
+VIDEO_JOB = "simple-video-processing-v1"
+JOB_CONTENT = {IMAGE_JOB: "images", VIDEO_JOB: "videos"}
 TERMINAL = {"SUCCEEDED", "FAILED", "ABORTED"}
 OVERRIDABLE = ("computeConfiguration", "maxParallelTasks", "processingTimeoutSeconds", "maxImageFailureRate")
 
@@ -56,17 +58,25 @@ def _check_compute(definition: dict[str, Any]) -> None:
 def create_job(p: Platform, job_id: str | None, definition: dict[str, Any], name: str | None = None) -> BatchJobRow:
     """Validate a job definition and queue it."""
     job_id = workflows.job_id(job_id or f"job-{uuid.uuid4().hex[:12]}")
-    if definition.get("type") != IMAGE_JOB:
-        raise InvalidInput(f"job type {definition.get('type')!r} is not supported yet; use {IMAGE_JOB}.", field="type")
+    kind = definition.get("type")
+    if kind not in JOB_CONTENT:
+        raise InvalidInput(f"job type {kind!r} is not supported; use {IMAGE_JOB} or {VIDEO_JOB}.", field="type")
     batch_id = staging.batch_id(str((definition.get("jobInput") or {}).get("batchId", "")))
     spec = definition.get("processingSpecification") or {}
+    staging.max_video_fps(spec.get("maxVideoFPS"))
     workflow = get_workflow(p, str(spec.get("workflowId", "")))
     if spec.get("aggregationFormat") not in (None, "jsonl", "csv"):
         raise InvalidInput("aggregationFormat must be jsonl or csv.", field="processingSpecification.aggregationFormat")
     _check_compute(definition)
     now = time.time()
     with p.db.unit_of_work() as s:
-        StagingRepository(s).batch(batch_id)
+        batch = StagingRepository(s).batch(batch_id)
+        needed = JOB_CONTENT[str(kind)]
+        if batch.content_type != needed:
+            raise InvalidInput(
+                f"batch {batch_id!r} holds {batch.content_type}; a {kind} job needs a batch of {needed}.",
+                field="jobInput.batchId",
+            )
         if s.scalar(select(BatchJobRow.id).where(BatchJobRow.job_id == job_id)) is not None:
             raise Conflict(f"Job {job_id!r} already exists.", field="jobId")
         row = BatchJobRow(

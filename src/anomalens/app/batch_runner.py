@@ -16,18 +16,21 @@ import json
 import multiprocessing
 import os
 import time
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from anomalens import vision
 from anomalens.app import notifications, workflow_exec
 from anomalens.app.artifacts import trained_artifact
-from anomalens.app.batch_jobs import RUN_JOB, TERMINAL, find_job, log
+from anomalens.app.batch_jobs import RUN_JOB, TERMINAL, VIDEO_JOB, find_job, log
 from anomalens.app.context import Platform
+from anomalens.domain import staging
 from anomalens.jobs.worker import JobContext
 from anomalens.store.batch_rows import BatchJobRow, WorkflowRow
 from anomalens.store.staging import StagingRepository
@@ -169,27 +172,80 @@ class BatchRunHandler:
             before = [t for t in job.tasks.values() if t.get("status") == "success"]
             processed = sum(t["processed"] for t in before)
             failed_total = sum(t["failed"] for t in before)
+            videos = job.definition.get("type") == VIDEO_JOB
         results: list[dict[str, Any]] = []
         images: list[tuple[str, bytes]] = []
         failures: list[dict[str, str]] = []
         image_input = spec.get("imageInputName") or "image"
         persist = bool(spec.get("persistImagesOutputs"))
-        for page in self._pages(job.input_batch, shard_id):
+        wanted = spec.get("imagesOutputsToBePersisted")
+        outcomes = (
+            self._frame_outcomes(job.input_batch, shard_id, pool, image_input, spec.get("maxVideoFPS"))
+            if videos
+            else self._image_outcomes(job.input_batch, shard_id, pool, image_input)
+        )
+        for n, (record, (_, values, outs, error)) in enumerate(outcomes, start=1):
+            if values is None:
+                failures.append(record | {"error": error})
+            else:
+                results.append(record | values)
+                if persist:
+                    stem = PurePosixPath(record["file_name"]).stem
+                    if "frame_number" in record:
+                        stem = f"{stem}-{record['frame_number']:06d}"
+                    images.extend(
+                        (f"{stem}-{out}.png", data) for out, data in outs.items() if not wanted or out in wanted
+                    )
+            if n % PAGE == 0:
+                self._check(job_id, processed + n, failed_total + len(failures))
+                ctx.progress(0.0, f"Task {shard_id}: {len(results)} done, {len(failures)} failed.")
+        self._check(job_id, processed + len(results) + len(failures), failed_total + len(failures))
+        self._commit(job_id, shard_id, results, images, failures, spec.get("aggregationFormat") or "jsonl")
+
+    def _image_outcomes(
+        self, batch_id: str, shard_id: str, pool: ProcessPoolExecutor, image_input: str
+    ) -> Iterator[tuple[dict[str, Any], workflow_exec.Outcome]]:
+        """Outcomes of a shard's images, in order; one page of files in flight at a time."""
+        for page in self._pages(batch_id, shard_id):
             futures = [
-                pool.submit(workflow_exec.process, f.name, self.p.blobs.get_bytes(f.blob_key), image_input)
+                (f.name, pool.submit(workflow_exec.process, f.name, self.p.blobs.get_bytes(f.blob_key), image_input))
                 for f in page
             ]
-            for future in futures:
-                name, values, outs, error = future.result()
-                if values is None:
-                    failures.append({"file": name, "error": error})
+            for name, future in futures:
+                yield {"file_name": name}, future.result()
+
+    def _frame_outcomes(
+        self, batch_id: str, shard_id: str, pool: ProcessPoolExecutor, image_input: str, max_fps: Any
+    ) -> Iterator[tuple[dict[str, Any], workflow_exec.Outcome]]:
+        """Outcomes of every sampled frame of a shard's videos, in order.
+
+        Frames are decoded here while the pool works on earlier ones; at most ``2 * PAGE`` frames
+        are in flight, so memory stays bounded however long the video. A video that cannot be
+        decoded is one failure, named after the file.
+        """
+        fps = staging.max_video_fps(max_fps)
+        for page in self._pages(batch_id, shard_id):
+            for f in page:
+                pending: deque[tuple[dict[str, Any], Future[workflow_exec.Outcome]]] = deque()
+                try:
+                    with self.p.blobs.open(f.blob_key) as handle:
+                        for frame in vision.sample_frames(handle, fps):
+                            record = {
+                                "file_name": f.name,
+                                "frame_number": frame.index,
+                                "frame_timestamp": frame.timestamp_s,
+                            }
+                            pending.append(
+                                (record, pool.submit(workflow_exec.process_frame, f.name, frame.image, image_input))
+                            )
+                            while len(pending) > 2 * PAGE:
+                                record, future = pending.popleft()
+                                yield record, future.result()
+                except vision.VideoDecodeError as exc:
+                    yield from ((r, fut.result()) for r, fut in pending)
+                    yield {"file_name": f.name}, (f.name, None, {}, f"VideoDecodeError: {exc}")
                     continue
-                results.append({"file_name": name} | values)
-                if persist:
-                    images.extend((f"{PurePosixPath(name).stem}-{out}.png", data) for out, data in outs.items())
-            self._check(job_id, processed + len(results) + len(failures), failed_total + len(failures))
-            ctx.progress(0.0, f"Task {shard_id}: {len(results)} done, {len(failures)} failed.")
-        self._commit(job_id, shard_id, results, images, failures, spec.get("aggregationFormat") or "jsonl")
+                yield from ((r, fut.result()) for r, fut in pending)
 
     def _commit(
         self,

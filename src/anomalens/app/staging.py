@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mimetypes
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from anomalens import vision
 from anomalens.app import pagination
@@ -66,6 +68,57 @@ def _ttl(p: Platform) -> float:
     return p.settings.staging_ttl_days * 86400
 
 
+def check_video(name: str, source: IO[bytes]) -> tuple[str, int]:
+    """(content type, size) of a valid video file; FileRejected with the reason type otherwise."""
+    size = source.seek(0, 2)
+    source.seek(0)
+    if size > staging.MAX_VIDEO_BYTES:
+        raise FileRejected(Rejection.FILE_SIZE_LIMIT_EXCEEDED, f"{name} is {size} bytes (limit 4 GiB)")
+    if not name.lower().endswith(staging.VIDEO_SUFFIXES):
+        raise FileRejected(
+            Rejection.UNSUPPORTED_FILE_TYPE, f"{name}: videos must end in {', '.join(staging.VIDEO_SUFFIXES)}"
+        )
+    try:
+        vision.probe_video(source)
+    except vision.VideoDecodeError as exc:
+        raise FileRejected(Rejection.FILE_CORRUPTED, f"{name}: {exc}") from None
+    finally:
+        source.seek(0)
+    return mimetypes.guess_type(name)[0] or "video/mp4", size
+
+
+def store_video(p: Platform, batch_id: str, name: str, source: IO[bytes]) -> dict[str, Any]:
+    """Check one video and stream it into storage (content-addressed); the row values to insert."""
+    content_type, size = check_video(name, source)
+    digest = hashlib.sha256()
+    while block := source.read(8 * 1024 * 1024):
+        digest.update(block)
+    source.seek(0)
+    key = f"staging/{batch_id}/{digest.hexdigest()[:2]}/{digest.hexdigest()}"
+    if not p.blobs.exists(key):
+        p.blobs.put_file(key, source)
+    return {"name": name, "blob_key": key, "content_type": content_type, "size": size, "created_at": time.time()}
+
+
+def _add_direct(p: Platform, batch_id: str, display_name: str | None, content: str, values: dict[str, Any]) -> None:
+    """Add one checked file to a batch's direct-upload shard (a repeated name is refused)."""
+    with p.db.unit_of_work() as s:
+        repo = StagingRepository(s)
+        batch = repo.ensure_batch(batch_id, display_name or batch_id, content, "simple-batch", _ttl(p))
+        try:
+            shard = repo.shard(batch, DIRECT_SHARD)
+        except NotFound:
+            shard = repo.add_shard(batch, DIRECT_SHARD, DIRECT_SHARD, ShardStatus.COMPLETED.value)
+        name = values["name"]
+        if repo.existing_names(batch, [name]):
+            raise InvalidInput(
+                f"{name} is already in batch {batch_id} ({Rejection.DUPLICATED_FILE.value}).", field="fileName"
+            )
+        repo.add_files(batch, [values | {"shard_id": DIRECT_SHARD}])
+        shard.objects_count += 1
+        shard.updated_at = time.time()
+
+
 def upload_image(p: Platform, batch_id: str, name: str, data: bytes, display_name: str | None = None) -> None:
     """Add one image to a (simple) batch at once; a bad file is a 400 naming the reason type."""
     staging.batch_id(batch_id)
@@ -74,20 +127,77 @@ def upload_image(p: Platform, batch_id: str, name: str, data: bytes, display_nam
         values = store_file(p, batch_id, name, data)
     except FileRejected as exc:
         raise InvalidInput(f"{name} was rejected ({exc.reason.value}): {exc.detail}", field="file") from None
+    _add_direct(p, batch_id, display_name, "images", values)
+
+
+def upload_video(p: Platform, batch_id: str, name: str, source: IO[bytes], display_name: str | None = None) -> None:
+    """Add one video to a batch of videos; a bad file is a 400 naming the reason type."""
+    staging.batch_id(batch_id)
+    staging.file_name(name)
+    try:
+        values = store_video(p, batch_id, name, source)
+    except FileRejected as exc:
+        raise InvalidInput(f"{name} was rejected ({exc.reason.value}): {exc.detail}", field="file") from None
+    _add_direct(p, batch_id, display_name, "videos", values)
+
+
+def upload_videos(
+    p: Platform, batch_id: str, files: Sequence[tuple[str, IO[bytes]]], display_name: str | None = None
+) -> tuple[list[str], list[dict[str, str]]]:
+    """Upload several videos: each bad file is reported (name, message) while the rest are stored."""
+    staging.batch_id(batch_id)
+    accepted: list[str] = []
+    rejected: list[dict[str, str]] = []
+    for name, source in files:
+        try:
+            upload_video(p, batch_id, name, source, display_name)
+            accepted.append(name)
+        except InvalidInput as exc:
+            rejected.append({"File": name, "Message": exc.message})
+    return accepted, rejected
+
+
+def register_video_upload(p: Platform, batch_id: str, file_name: str, display_name: str | None = None) -> str:
+    """Open the upload of one video (rf-cloud ``upload/video``): a shard of its own, awaiting its bytes."""
+    staging.batch_id(batch_id)
+    staging.file_name(file_name)
+    shard_id = uuid.uuid4().hex
     with p.db.unit_of_work() as s:
         repo = StagingRepository(s)
-        batch = repo.ensure_batch(batch_id, display_name or batch_id, "images", "simple-batch", _ttl(p))
-        try:
-            shard = repo.shard(batch, DIRECT_SHARD)
-        except NotFound:
-            shard = repo.add_shard(batch, DIRECT_SHARD, DIRECT_SHARD, ShardStatus.COMPLETED.value)
-        if repo.existing_names(batch, [name]):
+        batch = repo.ensure_batch(batch_id, display_name or batch_id, "videos", "simple-batch", _ttl(p))
+        if repo.existing_names(batch, [file_name]):
             raise InvalidInput(
-                f"{name} is already in batch {batch_id} ({Rejection.DUPLICATED_FILE.value}).", field="fileName"
+                f"{file_name} is already in batch {batch_id} ({Rejection.DUPLICATED_FILE.value}).", field="fileName"
             )
-        repo.add_files(batch, [values | {"shard_id": DIRECT_SHARD}])
-        shard.objects_count += 1
-        shard.updated_at = time.time()
+        repo.add_shard(batch, shard_id, shard_id, ShardStatus.AWAITING_UPLOAD.value)
+    return shard_id
+
+
+def receive_video_upload(p: Platform, shard_id: str, file_name: str, source: IO[bytes]) -> None:
+    """Store the bytes of a registered video upload; a bad video marks its shard FAILED with the reason."""
+    staging.file_name(file_name)
+    with p.db.unit_of_work() as s:
+        batch, shard = StagingRepository(s).shard_by_id(shard_id)
+        if shard.status != ShardStatus.AWAITING_UPLOAD.value:
+            raise InvalidInput(f"upload {shard_id} was already received ({shard.status}).", field="shardId")
+        batch_id = batch.batch_id
+    try:
+        values = store_video(p, batch_id, file_name, source)
+    except FileRejected as exc:
+        with p.db.unit_of_work() as s:
+            _, shard = StagingRepository(s).shard_by_id(shard_id)
+            shard.status, shard.updated_at = ShardStatus.FAILED.value, time.time()
+            shard.rejected = [{"file": file_name, "reason": exc.reason.value, "detail": exc.detail}]
+        raise InvalidInput(f"{file_name} was rejected ({exc.reason.value}): {exc.detail}", field="body") from None
+    with p.db.unit_of_work() as s:
+        repo = StagingRepository(s)
+        batch, shard = repo.shard_by_id(shard_id)
+        if shard.status != ShardStatus.AWAITING_UPLOAD.value:
+            raise InvalidInput(f"upload {shard_id} was already received ({shard.status}).", field="shardId")
+        if repo.existing_names(batch, [file_name]):
+            raise InvalidInput(f"{file_name} is already in batch {batch.batch_id}.", field="fileName")
+        repo.add_files(batch, [values | {"shard_id": shard_id}])
+        shard.status, shard.objects_count, shard.updated_at = ShardStatus.COMPLETED.value, 1, time.time()
 
 
 def upload_images(
@@ -144,9 +254,11 @@ def ingest_references(
     ingest_id: str | None = None,
     notifications_url: str | None = None,
     categories: list[str] | None = None,
+    content: str = "images",
 ) -> tuple[str, list[str]]:
-    """Queue the download of ``{name, url}`` references, split into shards of 20,000."""
+    """Queue the download of ``{name, url}`` references (images or videos), split into shards of 20,000."""
     staging.batch_id(batch_id)
+    staging.content_type(content)
     if references is None:
         if not references_url:
             raise InvalidInput("give imageReferences or imageReferencesURL.", field="imageReferences")
@@ -157,7 +269,7 @@ def ingest_references(
     shard_ids = []
     with p.db.unit_of_work() as s:
         repo = StagingRepository(s)
-        batch = repo.ensure_batch(batch_id, display_name or batch_id, "images", "sharded-batch", _ttl(p))
+        batch = repo.ensure_batch(batch_id, display_name or batch_id, content, "sharded-batch", _ttl(p))
         for part in staging.shards(len(refs)):
             shard_id = uuid.uuid4().hex
             key = f"staging/{batch_id}/shards/{shard_id}.refs.json"
@@ -166,7 +278,14 @@ def ingest_references(
             queue.enqueue(
                 s,
                 INGEST_JOB,
-                {"batch_id": batch_id, "shard_id": shard_id, "source": "refs", "key": key, "notify": notify},
+                {
+                    "batch_id": batch_id,
+                    "shard_id": shard_id,
+                    "source": "refs",
+                    "key": key,
+                    "notify": notify,
+                    "content": content,
+                },
             )
             shard_ids.append(shard_id)
     return ingest_id, shard_ids

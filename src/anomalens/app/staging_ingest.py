@@ -11,16 +11,17 @@ import io
 import json
 import posixpath
 import tarfile
+import tempfile
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import httpx
 from sqlalchemy.orm import Session
 
 from anomalens.app import notifications, url_fetch
 from anomalens.app.context import Platform
-from anomalens.app.staging import INGEST_JOB, store_file
+from anomalens.app.staging import INGEST_JOB, store_file, store_video
 from anomalens.domain import staging
 from anomalens.domain.errors import InvalidInput, NotFound
 from anomalens.domain.staging import FileRejected, Rejection, ShardStatus
@@ -66,7 +67,7 @@ class StagingIngestHandler:
     def __init__(self, platform: Platform) -> None:
         self.p = platform
 
-    def _items(self, payload: dict[str, Any]) -> Iterator[tuple[str, bytes | FileRejected]]:
+    def _items(self, payload: dict[str, Any]) -> Iterator[tuple[str, bytes | IO[bytes] | FileRejected]]:
         data = self.p.blobs.get_bytes(payload["key"])
         if payload["source"] == "tar":
             try:
@@ -74,13 +75,19 @@ class StagingIngestHandler:
             except tarfile.TarError as exc:
                 raise InvalidInput(f"the uploaded shard is not a tar archive ({exc})", field="body") from None
             return
+        allow_private = self.p.settings.allow_private_urls
+        videos = payload.get("content") == "videos"
         with httpx.Client(timeout=60) as client:
             for ref in json.loads(data):
                 try:
-                    yield (
-                        ref["name"],
-                        url_fetch.fetch(ref["url"], allow_private=self.p.settings.allow_private_urls, client=client),
-                    )
+                    if videos:
+                        spool = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115 (closed by run)
+                        url_fetch.fetch_into(
+                            ref["url"], spool, allow_private=allow_private, client=client, limit=staging.MAX_VIDEO_BYTES
+                        )
+                        yield ref["name"], spool
+                    else:
+                        yield ref["name"], url_fetch.fetch(ref["url"], allow_private=allow_private, client=client)
                 except FileRejected as exc:
                     yield ref["name"], exc
 
@@ -94,7 +101,11 @@ class StagingIngestHandler:
             try:
                 if isinstance(item, FileRejected):
                     raise item
-                stored.append(store_file(self.p, payload["batch_id"], staging.file_name(name), item))
+                if isinstance(item, bytes):
+                    stored.append(store_file(self.p, payload["batch_id"], staging.file_name(name), item))
+                else:
+                    with item:
+                        stored.append(store_video(self.p, payload["batch_id"], staging.file_name(name), item))
             except FileRejected as exc:
                 rejected.append({"file": name, "reason": exc.reason.value, "detail": exc.detail})
             except InvalidInput as exc:

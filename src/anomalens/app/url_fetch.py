@@ -7,8 +7,10 @@ probe the server's own network.
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import socket
+from typing import IO
 from urllib.parse import urlsplit
 
 import httpx
@@ -35,16 +37,24 @@ def check_url(url: str, *, allow_private: bool) -> None:
 
 def fetch(url: str, *, allow_private: bool, client: httpx.Client, limit: int = MAX_FILE_BYTES) -> bytes:
     """Download at most ``limit`` bytes from a checked URL."""
+    data = io.BytesIO()
+    fetch_into(url, data, allow_private=allow_private, client=client, limit=limit)
+    return data.getvalue()
+
+
+def fetch_into(url: str, target: IO[bytes], *, allow_private: bool, client: httpx.Client, limit: int) -> int:
+    """Stream at most ``limit`` bytes from a checked URL into ``target`` (videos: a temp file)."""
     check_url(url, allow_private=allow_private)
+    size = 0
     try:
         with client.stream("GET", url, follow_redirects=False) as response:
             if response.status_code != 200:
                 raise FileRejected(Rejection.DOWNLOAD_FAILED, f"{url} answered HTTP {response.status_code}")
-            data = bytearray()
             for chunk in response.iter_bytes():
-                data += chunk
-                if len(data) > limit:
+                size += len(chunk)
+                if size > limit:
                     raise FileRejected(Rejection.FILE_SIZE_LIMIT_EXCEEDED, f"{url} is larger than {limit} bytes")
-            return bytes(data)
+                target.write(chunk)
+            return size
     except httpx.HTTPError as exc:
         raise FileRejected(Rejection.DOWNLOAD_FAILED, f"{url}: {type(exc).__name__}") from None

@@ -10,7 +10,7 @@ import typer
 
 from anomalens.cli.output import emit, errors, state, when
 from anomalens.cli.resources import client
-from anomalens.domain.staging import IMAGE_SUFFIXES
+from anomalens.domain.staging import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 batches = typer.Typer(help="Stage images for batch processing (create, list, show, export).", no_args_is_help=True)
 workflows = typer.Typer(help="Store and inspect workflow definitions.", no_args_is_help=True)
@@ -21,20 +21,26 @@ batch_jobs = typer.Typer(help="Run workflows over staged batches.", no_args_is_h
 def batch_create(
     batch_id: str,
     images_dir: Annotated[Path | None, typer.Option(help="Folder of images to upload.")] = None,
+    videos_dir: Annotated[Path | None, typer.Option(help="Folder of videos to upload.")] = None,
     references: Annotated[str | None, typer.Option(help="JSONL of {name, url} lines (path or URL).")] = None,
+    videos: Annotated[bool, typer.Option("--videos", help="The references are videos.")] = False,
     notifications_url: Annotated[str | None, typer.Option(help="Webhook for ingest notifications.")] = None,
 ) -> None:
     """Create or extend a batch from a folder or a references file; rejected files are listed."""
-    if (images_dir is None) == (references is None):
-        raise typer.BadParameter("give exactly one of --images-dir or --references")
+    if sum(x is not None for x in (images_dir, videos_dir, references)) != 1:
+        raise typer.BadParameter("give exactly one of --images-dir, --videos-dir or --references")
     with errors(), client() as c:
         if images_dir is not None:
             paths = sorted(p for p in images_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
             answer = c.upload_images(batch_id, paths)
             emit({"Accepted": len(answer["Accepted"]), "Rejected": answer["Rejected"]})
+        elif videos_dir is not None:
+            paths = sorted(p for p in videos_dir.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
+            answer = c.upload_videos(batch_id, paths)
+            emit({"Accepted": len(answer["Accepted"]), "Rejected": answer["Rejected"]})
         else:
             location = str(references) if "://" in str(references) else str(Path(str(references)).resolve())
-            emit(c.ingest_references(batch_id, location, notifications_url))
+            emit(c.ingest_references(batch_id, location, notifications_url, content="videos" if videos else "images"))
 
 
 @batches.command("list")
@@ -118,11 +124,16 @@ def job_start(
     max_failure_rate: Annotated[float | None, typer.Option(help="Fail the job above this image failure rate.")] = None,
     timeout: Annotated[int | None, typer.Option(help="Processing timeout in seconds.")] = None,
     notifications_url: Annotated[str | None, typer.Option(help="Webhook for the completion notification.")] = None,
+    max_video_fps: Annotated[
+        float | None, typer.Option(help="Videos: frames sampled per second (all without).")
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until the job ends.")] = False,
 ) -> None:
-    """Run a workflow over a staged batch."""
+    """Run a workflow over a staged batch (of images, or of videos frame by frame)."""
+    with errors(), client() as c:
+        content = c.describe_batch(batch_id)["ContentType"]
     definition = {
-        "type": "simple-image-processing-v1",
+        "type": "simple-video-processing-v1" if content == "videos" else "simple-image-processing-v1",
         "jobInput": {"type": "staging-batch-input-v1", "batchId": batch_id},
         "computeConfiguration": {"type": "compute-configuration-v2", "machineType": machine_type},
         "processingSpecification": {
@@ -131,6 +142,7 @@ def job_start(
             "workflowId": workflow_id,
             "aggregationFormat": aggregation,
             "persistImagesOutputs": save_images,
+            "maxVideoFPS": max_video_fps,
         },
         "maxImageFailureRate": max_failure_rate,
         "processingTimeoutSeconds": timeout,

@@ -11,6 +11,10 @@ BATCH_ID = re.compile(r"[a-z0-9_-]{1,64}")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SHARD_SIZE = 20_000
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpeg", ".mpg")
+MAX_VIDEO_BYTES = 4 * 1024**3
+MAX_VIDEO_FPS = 240.0
+CONTENT_TYPES = ("images", "videos")
 
 
 class Rejection(StrEnum):
@@ -61,3 +65,28 @@ def file_name(value: str) -> str:
 def shards(count: int, size: int = SHARD_SIZE) -> list[range]:
     """Index ranges of the shards a batch of ``count`` files is split into."""
     return [range(start, min(count, start + size)) for start in range(0, count, size)]
+
+
+def content_type(value: str) -> str:
+    """What a staging batch holds: ``images`` or ``videos``."""
+    if value not in CONTENT_TYPES:
+        raise InvalidInput(
+            f"content type must be one of {', '.join(CONTENT_TYPES)} (got {value!r}).", field="contentType"
+        )
+    return value
+
+
+def max_video_fps(value: object) -> float | None:
+    """Frame sampling rate of a video job: a positive number up to 240, or None for every frame."""
+    if value is None:
+        return None
+    try:
+        fps = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        fps = -1.0
+    if not 0 < fps <= MAX_VIDEO_FPS:
+        raise InvalidInput(
+            f"maxVideoFPS must be a number above 0 and at most {MAX_VIDEO_FPS:g} (got {value!r}).",
+            field="processingSpecification.maxVideoFPS",
+        )
+    return fps

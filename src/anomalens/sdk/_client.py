@@ -178,11 +178,32 @@ class Client:
             rejected += answer["Rejected"]
         return {"Accepted": accepted, "Rejected": rejected}
 
+    def upload_videos(self, batch_id: str, paths: list[Path]) -> dict[str, list[Any]]:
+        """Upload video files (one per request, streamed from disk); rejected files are reported."""
+        accepted: list[Any] = []
+        rejected: list[Any] = []
+        for path in paths:
+            with path.open("rb") as fh:
+                answer = self._call(
+                    "POST", f"/v1/batches/{batch_id}/videos", files=[("files", (path.name, fh, "video/mp4"))]
+                )
+            accepted += answer["Accepted"]
+            rejected += answer["Rejected"]
+        return {"Accepted": accepted, "Rejected": rejected}
+
     def ingest_references(
-        self, batch_id: str, references: list[dict[str, str]] | str, notifications_url: str | None = None
+        self,
+        batch_id: str,
+        references: list[dict[str, str]] | str,
+        notifications_url: str | None = None,
+        *,
+        content: str = "images",
     ) -> dict[str, Any]:
-        """Queue downloads of ``{name, url}`` references (a list, or the URL/path of a JSONL file)."""
-        body: dict[str, Any] = {"NotificationsUrl": notifications_url}
+        """Queue downloads of ``{name, url}`` references (a list, or the URL/path of a JSONL file).
+
+        ``content`` is ``images`` or ``videos``: what the batch holds.
+        """
+        body: dict[str, Any] = {"NotificationsUrl": notifications_url, "ContentType": content}
         body["References" if isinstance(references, list) else "ReferencesUrl"] = references
         return dict(self._call("POST", f"/v1/batches/{batch_id}/references", json=body))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import posixpath
 import uuid
 from pathlib import Path
+from typing import IO
 
 import fsspec
 from fsspec.core import url_to_fs
@@ -50,6 +51,21 @@ class BlobStore:
         with self.fs.open(tmp, "wb") as fh:
             fh.write(data)
         self.fs.mv(tmp, final)
+
+    def put_file(self, key: str, source: IO[bytes], chunk: int = 8 * 1024 * 1024) -> None:
+        """Stream a file object into a blob (temp key, then move), for files too big for memory."""
+        final = self.path(key)
+        tmp = posixpath.join(posixpath.dirname(final), f".tmp-{uuid.uuid4().hex}")
+        self.fs.makedirs(posixpath.dirname(final), exist_ok=True)
+        with self.fs.open(tmp, "wb") as fh:
+            while block := source.read(chunk):
+                fh.write(block)
+        self.fs.mv(tmp, final)
+
+    def open(self, key: str) -> IO[bytes]:
+        """A seekable read handle on a blob (video decoding reads it in place)."""
+        handle: IO[bytes] = self.fs.open(self.path(key), "rb")
+        return handle
 
     def get_bytes(self, key: str) -> bytes:
         """Read a blob."""

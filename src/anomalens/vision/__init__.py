@@ -9,6 +9,8 @@ Public surface (everything else is private to the engine)::
     load(path, threads=2) -> Detector                  # ONNX Runtime, no torch needed
     Detector.predict(images) -> list[Prediction]
     evaluate(detector, test_images) -> Evaluation
+    probe_video(fileobj) -> VideoInfo                  # PyAV; VideoDecodeError when not a video
+    sample_frames(fileobj, max_fps=None) -> Iterator[Frame]
 
 The engine imports nothing from the rest of Anomalens. ``fit`` imports torch lazily, so
 hosting and batch inference never load it.
@@ -34,6 +36,7 @@ from anomalens.vision.types import (
     ProgressFn,
     TrainConfig,
 )
+from anomalens.vision.video import Frame, VideoDecodeError, VideoInfo, probe_video, sample_frames
 
 if TYPE_CHECKING:
     import numpy as np
@@ -64,6 +67,7 @@ __all__ = [
     "Detector",
     "EngineError",
     "Evaluation",
+    "Frame",
     "ImageDecodeError",
     "ImageInfo",
     "ImageRecord",
@@ -72,10 +76,14 @@ __all__ = [
     "Prediction",
     "ProgressFn",
     "TrainConfig",
+    "VideoDecodeError",
+    "VideoInfo",
     "decode_image",
     "decode_mask",
     "evaluate",
     "fit",
     "load",
     "probe_image",
+    "probe_video",
+    "sample_frames",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 
@@ -153,6 +154,40 @@ def image_references(
         body.get("notificationCategories"),
     )
     return {"ingestId": ingest_id, "shardIds": shard_ids}
+
+
+@router.post(BATCHES + "/{batch_id}/upload/video")
+def upload_video(
+    workspace: str,
+    batch_id: str,
+    request: Request,
+    p: PlatformDep,
+    fileName: str,
+    displayName: str | None = None,
+) -> dict[str, Any]:
+    """Video upload: hand out an upload URL (served by ourselves) for the video's bytes."""
+    shard_id = staging.register_video_upload(p, batch_id, fileName, displayName)
+    url = str(request.base_url).rstrip("/") + f"/v1/staging-uploads/{shard_id}/{quote(fileName)}"
+    return {"signedURLDetails": {"uploadURL": url, "extensionHeaders": {}}}
+
+
+@router.post(BATCHES + "/{batch_id}/bulk-upload/video-references")
+def video_references(
+    workspace: str, batch_id: str, body: dict[str, Any], p: PlatformDep, displayName: str | None = None
+) -> dict[str, Any]:
+    """Video references ingest (signed URLs listed by the client, or a JSONL at a URL)."""
+    ingest_id, _ = staging.ingest_references(
+        p,
+        batch_id,
+        body.get("videoReferences"),
+        body.get("videoReferencesURL"),
+        displayName,
+        body.get("ingestId"),
+        body.get("notificationsURL"),
+        body.get("notificationCategories"),
+        content="videos",
+    )
+    return {"ingestId": ingest_id}
 
 
 JOBS = "/batch-processing/v1/external/{workspace}/jobs"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 from urllib.parse import quote
 
@@ -81,6 +82,16 @@ async def upload_images(
     return {"Accepted": accepted, "Rejected": rejected}
 
 
+@router.post("/{batch_id}/videos")
+async def upload_videos(
+    batch_id: str, files: list[UploadFile], p: PlatformDep, displayName: str | None = None
+) -> dict[str, Any]:
+    """Upload videos (multipart, field ``files``, streamed to temp files); bad files are reported."""
+    contents = [(upload.filename or "", upload.file) for upload in files]
+    accepted, rejected = await run_in_threadpool(staging.upload_videos, p, batch_id, contents, displayName)
+    return {"Accepted": accepted, "Rejected": rejected}
+
+
 @router.post("/{batch_id}/references", status_code=202)
 def ingest_references(batch_id: str, body: dict[str, Any], p: PlatformDep) -> dict[str, Any]:
     """Queue the download of ``{"References": [{"name", "url"}]}`` or ``{"ReferencesUrl": ...}``."""
@@ -93,6 +104,7 @@ def ingest_references(batch_id: str, body: dict[str, Any], p: PlatformDep) -> di
         None,
         body.get("NotificationsUrl"),
         body.get("NotificationCategories"),
+        content=str(body.get("ContentType") or "images"),
     )
     return {"IngestId": ingest_id, "ShardIds": shard_ids}
 
@@ -124,3 +136,14 @@ async def upload_shard(shard_id: str, request: Request, p: PlatformDep) -> dict[
     """The target of a shard upload URL: a tar of images."""
     staging.receive_shard_upload(p, shard_id, await request.body())
     return {"ShardId": shard_id, "Status": "QUEUED"}
+
+
+@uploads.put("/{shard_id}/{file_name}")
+async def upload_video(shard_id: str, file_name: str, request: Request, p: PlatformDep) -> dict[str, Any]:
+    """The target of a video upload URL: the video's bytes, spooled to disk as they arrive."""
+    with tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024) as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        spool.seek(0)
+        await run_in_threadpool(staging.receive_video_upload, p, shard_id, file_name, spool)
+    return {"ShardId": shard_id, "Status": "COMPLETED"}

@@ -1,0 +1,99 @@
+"""Fixtures shared by the batch-processing tests: a staging server, a trained model and its
+workflow, a loopback file server, and the real ``inference rf-cloud`` client in its own venv."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from anomalens import samples
+from helpers.batch import WORKFLOW
+from helpers.images import TEN_BYTES
+from helpers.server import ServerProcess, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI_VENV = ROOT / ".venv-inference-cli"
+CLI_VERSION = "1.8.3"
+
+
+@pytest.fixture(scope="session")
+def staging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server that may fetch loopback URLs (the test's own file server)."""
+    srv = ServerProcess(
+        tmp_path_factory.mktemp("staging"), free_port(), env={"ANOMALENS_ALLOW_PRIVATE_URLS": "true"}
+    ).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def files_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A plain HTTP server on loopback serving generated images (stands in for signed URLs)."""
+    root = tmp_path_factory.mktemp("www")
+    for i in range(5):
+        (root / f"img_{i}.png").write_bytes(samples.make_image(700 + i))
+    (root / "broken.png").write_bytes(TEN_BYTES)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", root
+    server.shutdown()
+
+
+def _install_cli() -> Path:
+    """The real client in its own cached venv (about 750 MB; reused between runs)."""
+    binary = CLI_VENV / "bin" / "inference"
+    marker = CLI_VENV / f".installed-{CLI_VERSION}"
+    if not marker.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(CLI_VENV)], check=True)
+        subprocess.run(
+            [
+                str(CLI_VENV / "bin" / "pip"),
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                f"inference-cli=={CLI_VERSION}",
+            ],
+            check=True,
+            timeout=1500,
+        )
+        marker.touch()
+    return binary
+
+
+@pytest.fixture(scope="session")
+def rf_cloud(staging_server: ServerProcess) -> Callable[..., str]:
+    binary = _install_cli()
+    env = dict(os.environ, API_BASE_URL=f"{staging_server.url}/roboflow", ROBOFLOW_API_KEY="local-key")
+
+    def run(*args: str) -> str:
+        done = subprocess.run([str(binary), "rf-cloud", *args], capture_output=True, text=True, env=env, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def workflow(staging_server: ServerProcess, sample_folder: Path) -> str:
+    from anomalens.sdk import Client
+
+    with Client(staging_server.url) as c:
+        c.create_project("batchproj")
+        c.wait_job(c.create_dataset("batchproj", "train", layout="labeled-folders", location=sample_folder)["JobId"])
+        assert c.wait_job(c.create_model("batchproj")["JobId"], timeout=600)["Status"] == "SUCCEEDED"
+    api = httpx.Client(base_url=staging_server.url, timeout=30)
+    assert api.put("/v1/workflows/inspect", json=WORKFLOW).json()["Workflow"]["Version"] == 1
+    files = [("files", (f"n{i}.png", samples.make_image(5000 + i), "image/png")) for i in range(6)]
+    files += [("files", (f"d{i}.png", samples.make_image(6000 + i, "scratch"), "image/png")) for i in range(3)]
+    assert len(api.post("/v1/batches/to-inspect/images", files=files).json()["Accepted"]) == 9
+    return "inspect"
