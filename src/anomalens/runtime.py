@@ -13,7 +13,7 @@ from anomalens.app.batch_runner import BatchRunHandler
 from anomalens.app.context import Platform
 from anomalens.app.hosting import HostManager
 from anomalens.app.importing import DatasetImportHandler
-from anomalens.app.staging_ingest import StagingIngestHandler
+from anomalens.app.staging_ingest import StagingIngestHandler, StagingListHandler
 from anomalens.app.training import TrainingHandler
 from anomalens.config import Settings
 from anomalens.events.delivery import DeliveryWorker
@@ -28,6 +28,7 @@ def handlers(platform: Platform) -> list[JobHandler]:
         DatasetImportHandler(platform),
         TrainingHandler(platform),
         StagingIngestHandler(platform),
+        StagingListHandler(platform),
         BatchRunHandler(platform),
     ]
 

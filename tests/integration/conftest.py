@@ -23,6 +23,8 @@ from helpers.server import ServerProcess, free_port
 ROOT = Path(__file__).resolve().parents[2]
 CLI_VENV = ROOT / ".venv-inference-cli"
 CLI_VERSION = "1.8.3"
+# exact pins for the client's cloud-storage extra: unpinned, pip backtracks for minutes
+CLI_PINS = ("fsspec==2026.9.0", "s3fs==2026.9.0", "aiobotocore==3.10.0", "botocore==1.43.117", "adlfs==2024.12.0")
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +54,7 @@ def files_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
 def _install_cli() -> Path:
     """The real client in its own cached venv (about 750 MB; reused between runs)."""
     binary = CLI_VENV / "bin" / "inference"
-    marker = CLI_VENV / f".installed-{CLI_VERSION}"
+    marker = CLI_VENV / f".installed-{CLI_VERSION}-cloud-storage"
     if not marker.exists():
         subprocess.run([sys.executable, "-m", "venv", str(CLI_VENV)], check=True)
         subprocess.run(
@@ -61,7 +63,8 @@ def _install_cli() -> Path:
                 "install",
                 "-q",
                 "--disable-pip-version-check",
-                f"inference-cli=={CLI_VERSION}",
+                f"inference-cli[cloud-storage]=={CLI_VERSION}",
+                *CLI_PINS,
             ],
             check=True,
             timeout=1500,
@@ -75,8 +78,10 @@ def rf_cloud(staging_server: ServerProcess) -> Callable[..., str]:
     binary = _install_cli()
     env = dict(os.environ, API_BASE_URL=f"{staging_server.url}/roboflow", ROBOFLOW_API_KEY="local-key")
 
-    def run(*args: str) -> str:
-        done = subprocess.run([str(binary), "rf-cloud", *args], capture_output=True, text=True, env=env, timeout=600)
+    def run(*args: str, extra_env: dict[str, str] | None = None) -> str:
+        done = subprocess.run(
+            [str(binary), "rf-cloud", *args], capture_output=True, text=True, env=env | (extra_env or {}), timeout=600
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 

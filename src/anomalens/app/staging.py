@@ -24,10 +24,13 @@ from anomalens.domain import names, staging
 from anomalens.domain.errors import InvalidInput, NotFound
 from anomalens.domain.staging import FileRejected, Rejection, ShardStatus
 from anomalens.jobs import queue
+from anomalens.storage import cloud
+from anomalens.storage.blobs import open_source
 from anomalens.store.staging import StagingRepository
 from anomalens.store.staging_rows import StagingBatchRow, StagingFileRow, StagingShardRow
 
 INGEST_JOB = "staging-ingest"
+LIST_JOB = "staging-list"
 DIRECT_SHARD = "direct-upload"
 
 
@@ -289,6 +292,53 @@ def ingest_references(
             )
             shard_ids.append(shard_id)
     return ingest_id, shard_ids
+
+
+def ingest_cloud(
+    p: Platform,
+    batch_id: str,
+    source_uri: str,
+    content: str = "images",
+    display_name: str | None = None,
+    notifications_url: str | None = None,
+    categories: list[str] | None = None,
+) -> str:
+    """Queue the listing of a cloud URI with an optional glob (``s3://b/data/**/*.jpg``).
+
+    The server lists and reads the objects with its own credentials (see
+    ``anomalens.storage.cloud``); a listing job splits what matches into shards of 20,000,
+    each ingested like references. The location is checked now, so a wrong bucket or
+    credentials are a 400 at once rather than a failed job later.
+    """
+    staging.batch_id(batch_id)
+    staging.content_type(content)
+    if cloud.protocol_of(source_uri) not in cloud.CLOUD_SCHEMES:
+        raise InvalidInput(f"SourceUri must start with s3://, gs:// or az:// (got {source_uri!r}).", field="SourceUri")
+    base, pattern = cloud.split_glob(source_uri)
+    try:
+        fs, path = open_source(base)
+        if not fs.exists(path):
+            raise InvalidInput(f"{base} does not exist or holds no objects.", field="SourceUri")
+    except (OSError, ValueError, ImportError) as exc:
+        raise InvalidInput(f"{base} cannot be listed: {type(exc).__name__}: {exc}", field="SourceUri") from None
+    ingest_id = uuid.uuid4().hex
+    notify = _notify(notifications_url, categories, ingest_id)
+    with p.db.unit_of_work() as s:
+        repo = StagingRepository(s)
+        repo.ensure_batch(batch_id, display_name or batch_id, content, "sharded-batch", _ttl(p))
+        queue.enqueue(
+            s,
+            LIST_JOB,
+            {
+                "batch_id": batch_id,
+                "base": base,
+                "pattern": pattern,
+                "content": content,
+                "ingest_id": ingest_id,
+                "notify": notify,
+            },
+        )
+    return ingest_id
 
 
 def _notify(url: str | None, categories: list[str] | None, ingest_id: str) -> dict[str, Any] | None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import json
 import posixpath
+import re
+import shutil
 import tarfile
 import tempfile
 import time
@@ -17,15 +19,18 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import httpx
+from fsspec.utils import glob_translate
 from sqlalchemy.orm import Session
 
 from anomalens.app import notifications, url_fetch
 from anomalens.app.context import Platform
-from anomalens.app.staging import INGEST_JOB, store_file, store_video
+from anomalens.app.staging import INGEST_JOB, LIST_JOB, store_file, store_video
 from anomalens.domain import staging
 from anomalens.domain.errors import InvalidInput, NotFound
 from anomalens.domain.staging import FileRejected, Rejection, ShardStatus
+from anomalens.jobs import queue
 from anomalens.jobs.worker import JobContext
+from anomalens.storage.blobs import open_source
 from anomalens.store.staging import StagingRepository
 
 MAX_REPORTED = 1000
@@ -59,6 +64,115 @@ def _tar_members(data: bytes) -> Iterator[tuple[str, bytes | FileRejected]]:
             yield name, handle.read() if handle else FileRejected(Rejection.FILE_CORRUPTED, name)
 
 
+Item = tuple[str, bytes | IO[bytes] | FileRejected]
+
+
+def _object_items(payload: dict[str, Any], refs: list[dict[str, str]]) -> Iterator[Item]:
+    """Objects of a cloud listing, read with the server's credentials (videos spooled to disk)."""
+    fs, _ = open_source(payload["base"])
+    videos = payload.get("content") == "videos"
+    for ref in refs:
+        try:
+            size = fs.size(ref["path"])
+            limit = staging.MAX_VIDEO_BYTES if videos else staging.MAX_FILE_BYTES
+            if size is not None and size > limit:
+                raise FileRejected(Rejection.FILE_SIZE_LIMIT_EXCEEDED, f"{ref['name']} is {size} bytes")
+            if not videos:
+                yield ref["name"], bytes(fs.cat_file(ref["path"]))
+                continue
+            spool = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115 (closed by run)
+            with fs.open(ref["path"], "rb") as remote:
+                shutil.copyfileobj(remote, spool, 8 * 1024 * 1024)
+            spool.seek(0)
+            yield ref["name"], spool
+        except FileRejected as exc:
+            yield ref["name"], exc
+        except (OSError, ValueError) as exc:
+            yield ref["name"], FileRejected(Rejection.DOWNLOAD_FAILED, f"{ref['name']}: {type(exc).__name__}: {exc}")
+
+
+def list_cloud_objects(payload: dict[str, Any]) -> list[dict[str, str]]:
+    """``{name, path}`` of the objects under the base that match the glob and the content's suffixes.
+
+    A file's name in the batch is its path relative to the base with ``/`` written as ``__``,
+    so equal file names in different folders stay distinct.
+    """
+    fs, base = open_source(payload["base"])
+    base = base.rstrip("/")
+    regex = re.compile(glob_translate(payload["pattern"])) if payload.get("pattern") else None
+    suffixes = staging.VIDEO_SUFFIXES if payload.get("content") == "videos" else staging.IMAGE_SUFFIXES
+    found = []
+    for path in sorted(fs.find(base)):
+        rel = path[len(base) :].lstrip("/")
+        if (regex is None or regex.match(rel)) and rel.lower().endswith(suffixes):
+            found.append({"name": rel.replace("/", "__"), "path": path})
+    return found
+
+
+class StagingListHandler:
+    """Runs ``staging-list`` jobs: list a cloud URI, then queue one ingest per shard of 20,000.
+
+    Shard ids and their reference files are derived from the ingest id, so a retried listing
+    rewrites the same keys and the shards and their ingest jobs appear in one commit.
+    """
+
+    kind = LIST_JOB
+
+    def __init__(self, platform: Platform) -> None:
+        self.p = platform
+
+    def run(self, ctx: JobContext) -> None:
+        """List, write the shards' reference files, then add shards + ingest jobs together."""
+        payload = ctx.payload
+        ctx.progress(0.0, f"Listing {payload['base']} ...")
+        found = list_cloud_objects(payload)
+        parts = staging.shards(len(found))
+        keys = []
+        for n, part in enumerate(parts):
+            key = f"staging/{payload['batch_id']}/shards/{payload['ingest_id']}-{n}.uris.json"
+            self.p.blobs.put_bytes(key, json.dumps([found[i] for i in part]).encode())
+            keys.append(key)
+        with self.p.db.unit_of_work() as s:
+            repo = StagingRepository(s)
+            batch = repo.batch(payload["batch_id"])
+            if not found:
+                shard = repo.add_shard(
+                    batch, f"{payload['ingest_id']}-0", payload["ingest_id"], ShardStatus.FAILED.value
+                )
+                shard.rejected = [
+                    {"file": "*", "reason": "no-files-matched", "detail": f"nothing under {payload['base']} matched"}
+                ]
+            for n, key in enumerate(keys):
+                shard_id = f"{payload['ingest_id']}-{n}"
+                repo.add_shard(batch, shard_id, payload["ingest_id"], ShardStatus.QUEUED.value, key)
+                queue.enqueue(
+                    s,
+                    INGEST_JOB,
+                    {
+                        "batch_id": batch.batch_id,
+                        "shard_id": shard_id,
+                        "source": "uris",
+                        "key": key,
+                        "base": payload["base"],
+                        "content": payload["content"],
+                        "notify": payload.get("notify"),
+                    },
+                )
+            ctx.finish(
+                s, {"matched": len(found), "shards": len(keys)}, f"Listed {len(found)} files in {len(keys)} shards."
+            )
+
+    def give_up(self, session: Session, payload: dict[str, Any], message: str) -> None:
+        """Record the failed listing as a FAILED shard, so the batch shows why nothing arrived."""
+        repo = StagingRepository(session)
+        try:
+            batch = repo.batch(payload["batch_id"])
+        except NotFound:
+            return
+        shard = repo.add_shard(batch, f"{payload['ingest_id']}-0", payload["ingest_id"], ShardStatus.FAILED.value)
+        shard.rejected = [{"file": "*", "reason": "listing-failed", "detail": message}]
+
+
 class StagingIngestHandler:
     """Runs ``staging-ingest`` jobs."""
 
@@ -67,13 +181,16 @@ class StagingIngestHandler:
     def __init__(self, platform: Platform) -> None:
         self.p = platform
 
-    def _items(self, payload: dict[str, Any]) -> Iterator[tuple[str, bytes | IO[bytes] | FileRejected]]:
+    def _items(self, payload: dict[str, Any]) -> Iterator[Item]:
         data = self.p.blobs.get_bytes(payload["key"])
         if payload["source"] == "tar":
             try:
                 yield from _tar_members(data)
             except tarfile.TarError as exc:
                 raise InvalidInput(f"the uploaded shard is not a tar archive ({exc})", field="body") from None
+            return
+        if payload["source"] == "uris":
+            yield from _object_items(payload, json.loads(data))
             return
         allow_private = self.p.settings.allow_private_urls
         videos = payload.get("content") == "videos"

@@ -23,12 +23,15 @@ def batch_create(
     images_dir: Annotated[Path | None, typer.Option(help="Folder of images to upload.")] = None,
     videos_dir: Annotated[Path | None, typer.Option(help="Folder of videos to upload.")] = None,
     references: Annotated[str | None, typer.Option(help="JSONL of {name, url} lines (path or URL).")] = None,
-    videos: Annotated[bool, typer.Option("--videos", help="The references are videos.")] = False,
+    source: Annotated[
+        str | None, typer.Option(help="Cloud URI with optional glob, read by the server: s3://b/data/**/*.jpg")
+    ] = None,
+    videos: Annotated[bool, typer.Option("--videos", help="References or --source are videos.")] = False,
     notifications_url: Annotated[str | None, typer.Option(help="Webhook for ingest notifications.")] = None,
 ) -> None:
     """Create or extend a batch from a folder or a references file; rejected files are listed."""
-    if sum(x is not None for x in (images_dir, videos_dir, references)) != 1:
-        raise typer.BadParameter("give exactly one of --images-dir, --videos-dir or --references")
+    if sum(x is not None for x in (images_dir, videos_dir, references, source)) != 1:
+        raise typer.BadParameter("give exactly one of --images-dir, --videos-dir, --references or --source")
     with errors(), client() as c:
         if images_dir is not None:
             paths = sorted(p for p in images_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -38,6 +41,8 @@ def batch_create(
             paths = sorted(p for p in videos_dir.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
             answer = c.upload_videos(batch_id, paths)
             emit({"Accepted": len(answer["Accepted"]), "Rejected": answer["Rejected"]})
+        elif source is not None:
+            emit(c.ingest_cloud(batch_id, source, content="videos" if videos else "images"))
         else:
             location = str(references) if "://" in str(references) else str(Path(str(references)).resolve())
             emit(c.ingest_references(batch_id, location, notifications_url, content="videos" if videos else "images"))

@@ -207,6 +207,17 @@ class Client:
         body["References" if isinstance(references, list) else "ReferencesUrl"] = references
         return dict(self._call("POST", f"/v1/batches/{batch_id}/references", json=body))
 
+    def ingest_cloud(
+        self, batch_id: str, source_uri: str, *, content: str = "images", notifications_url: str | None = None
+    ) -> dict[str, Any]:
+        """Stage every object under a cloud URI matching its glob (``s3://b/data/**/*.jpg``).
+
+        The server lists and reads the bucket with its own credentials; shards appear once the
+        listing job has run (``describe_batch``).
+        """
+        body = {"SourceUri": source_uri, "ContentType": content, "NotificationsUrl": notifications_url}
+        return dict(self._call("POST", f"/v1/batches/{batch_id}/references", json=body))
+
     def list_batches(self) -> Iterator[dict[str, Any]]:
         """Live staging batches."""
         yield from self._paginate("/v1/batches", "Batches")

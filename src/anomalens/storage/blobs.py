@@ -15,6 +15,7 @@ import fsspec
 from fsspec.core import url_to_fs
 
 from anomalens.domain.errors import InvalidInput
+from anomalens.storage.cloud import protocol_of, storage_options
 
 
 def _clean_key(key: str) -> str:
@@ -29,7 +30,7 @@ class BlobStore:
 
     def __init__(self, root_url: str) -> None:
         self.root_url = root_url.rstrip("/")
-        self.fs, root = url_to_fs(self.root_url)
+        self.fs, root = url_to_fs(self.root_url, **storage_options(protocol_of(self.root_url)))
         self.root = root.rstrip("/")
         self.is_local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
         if self.is_local:
@@ -102,5 +103,5 @@ class BlobStore:
 
 def open_source(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
     """Filesystem and path of a user-supplied location (local path or any fsspec URI)."""
-    fs, path = url_to_fs(uri)
+    fs, path = url_to_fs(uri, **storage_options(protocol_of(uri)))
     return fs, path

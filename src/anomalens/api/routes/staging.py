@@ -94,7 +94,22 @@ async def upload_videos(
 
 @router.post("/{batch_id}/references", status_code=202)
 def ingest_references(batch_id: str, body: dict[str, Any], p: PlatformDep) -> dict[str, Any]:
-    """Queue the download of ``{"References": [{"name", "url"}]}`` or ``{"ReferencesUrl": ...}``."""
+    """Queue an ingest from References, ReferencesUrl (a JSONL) or SourceUri (a cloud glob).
+
+    A ``SourceUri`` is listed and read with the server's own credentials.
+    """
+    content = str(body.get("ContentType") or "images")
+    if body.get("SourceUri"):
+        ingest_id = staging.ingest_cloud(
+            p,
+            batch_id,
+            str(body["SourceUri"]),
+            content,
+            body.get("DisplayName"),
+            body.get("NotificationsUrl"),
+            body.get("NotificationCategories"),
+        )
+        return {"IngestId": ingest_id, "ShardIds": []}
     ingest_id, shard_ids = staging.ingest_references(
         p,
         batch_id,
@@ -104,7 +119,7 @@ def ingest_references(batch_id: str, body: dict[str, Any], p: PlatformDep) -> di
         None,
         body.get("NotificationsUrl"),
         body.get("NotificationCategories"),
-        content=str(body.get("ContentType") or "images"),
+        content=content,
     )
     return {"IngestId": ingest_id, "ShardIds": shard_ids}
 
