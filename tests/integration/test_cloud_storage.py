@@ -12,6 +12,7 @@ import pytest
 
 from anomalens import samples
 from helpers.batch import wait_shards
+from helpers.emulators import azurite, fake_gcs
 from helpers.images import TEN_BYTES
 from helpers.seaweed import S3Server, seaweedfs
 from helpers.server import ServerProcess, free_port
@@ -112,3 +113,25 @@ def test_real_client_cloud_storage_source(
     out = tmp_path / "export"
     rf_cloud("data-staging", "export-batch", "--batch-id", "cli-s3", "--target-dir", str(out))
     assert (next(out.rglob("part_1.png"))).read_bytes() == samples.make_image(301)
+
+
+@pytest.mark.parametrize("kind", ["gs", "az"])
+def test_gcs_and_azure_sources(tmp_path_factory: pytest.TempPathFactory, kind: str) -> None:
+    data = tmp_path_factory.mktemp(f"emulator-{kind}")
+    with fake_gcs(data) if kind == "gs" else azurite(data) as emulator:
+        fs = emulator.filesystem()
+        fs.mkdir("plant")
+        for i in range(2):
+            fs.pipe(f"plant/cam/{i}.png", samples.make_image(400 + i))
+        fs.pipe("plant/cam/skip.jpg", TEN_BYTES)
+        srv = ServerProcess(tmp_path_factory.mktemp(f"srv-{kind}"), free_port(), env=emulator.env).start()
+        try:
+            api = httpx.Client(base_url=srv.url, timeout=60)
+            answer = api.post("/v1/batches/emu/references", json={"SourceUri": f"{kind}://plant/cam/*.png"})
+            assert answer.status_code == 202, answer.text
+            batch = wait_shards(api, "emu")
+            assert batch["FilesCount"] == 2 and batch["Shards"][0]["Status"] == "COMPLETED"
+            files = api.get("/v1/batches/emu/files").json()["Files"]
+            assert api.get(files[1]["DownloadUrl"]).content == samples.make_image(401)
+        finally:
+            srv.stop()

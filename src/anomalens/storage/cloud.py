@@ -30,6 +30,12 @@ def storage_options(protocol: str) -> dict[str, Any]:
                 options["client_kwargs"] = {"region_name": env["AWS_REGION"]}
         if env.get("AWS_PROFILE"):
             options["profile"] = env["AWS_PROFILE"]
+    elif protocol in ("gs", "gcs"):
+        if env.get("STORAGE_EMULATOR_HOST") and not env.get("GOOGLE_APPLICATION_CREDENTIALS"):
+            # a local emulator (fake-gcs-server) takes anonymous requests; gcsfs must not probe
+            # for hierarchical-namespace buckets, which emulators do not implement
+            options["token"] = "anon"  # noqa: S105 (gcsfs keyword for anonymous access, not a secret)
+            os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
     elif protocol in ("az", "abfs", "azure"):
         if env.get("AZURE_STORAGE_CONNECTION_STRING"):
             options["connection_string"] = env["AZURE_STORAGE_CONNECTION_STRING"]
