@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     )
     webhook_retry_base_seconds: float = Field(default=2.0, gt=0, description="First webhook retry delay (doubles).")
     staging_ttl_days: float = Field(default=7.0, gt=0, description="Days before a staging batch expires.")
+    staging_sweep_seconds: float = Field(
+        default=300.0, gt=0, description="How often expired staging batches (files and blobs) are deleted."
+    )
     allowed_import_roots: str | None = Field(
         default=None, description="os.pathsep-separated folders that local imports may read; default: any."
     )

@@ -13,6 +13,7 @@ from anomalens.app.batch_runner import BatchRunHandler
 from anomalens.app.context import Platform
 from anomalens.app.hosting import HostManager
 from anomalens.app.importing import DatasetImportHandler
+from anomalens.app.staging_cleanup import StagingSweeper
 from anomalens.app.staging_ingest import StagingIngestHandler, StagingListHandler
 from anomalens.app.training import TrainingHandler
 from anomalens.config import Settings
@@ -52,6 +53,7 @@ class Runtime:
     worker: Worker
     host: HostManager
     delivery: DeliveryWorker
+    sweeper: StagingSweeper
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -62,12 +64,14 @@ class Runtime:
         delivery = DeliveryWorker(
             platform.db, webhook_authorization(settings), base_delay=settings.webhook_retry_base_seconds
         )
-        return cls(platform, worker, HostManager(platform), delivery)
+        sweeper = StagingSweeper(platform, settings.staging_sweep_seconds)
+        return cls(platform, worker, HostManager(platform), delivery, sweeper)
 
     def start_background(self, *, workers: int, hosting: bool = True) -> None:
         """Start job worker threads and (optionally) the host manager."""
         self.worker.start(workers)
         self.delivery.start()
+        self.sweeper.start()
         if hosting:
             self.host.start()
 
@@ -75,6 +79,7 @@ class Runtime:
         """Stop background threads (running jobs are resumed by the next worker after their lease)."""
         self.worker.stop()
         self.delivery.stop_event.set()
+        self.sweeper.stop()
         self.host.stop()
 
 

@@ -110,9 +110,23 @@ def test_real_client_cloud_storage_source(
     api = httpx.Client(base_url=staging_server.url, timeout=60)
     batch = wait_shards(api, "cli-s3")
     assert batch["FilesCount"] == 3
+    assert "COMPLETED" in rf_cloud("data-staging", "list-ingest-details", "--batch-id", "cli-s3")
     out = tmp_path / "export"
     rf_cloud("data-staging", "export-batch", "--batch-id", "cli-s3", "--target-dir", str(out))
     assert (next(out.rglob("part_1.png"))).read_bytes() == samples.make_image(301)
+    rf_cloud(
+        "data-staging",
+        "create-batch-of-videos",
+        "--data-source",
+        "cloud-storage",
+        "--bucket-path",
+        "s3://photos/clips/*.mp4",
+        "--batch-id",
+        "cli-s3-videos",
+        extra_env=s3.env(),
+    )
+    videos = wait_shards(api, "cli-s3-videos")
+    assert (videos["ContentType"], videos["FilesCount"]) == ("videos", 1)
 
 
 @pytest.mark.parametrize("kind", ["gs", "az"])

@@ -67,6 +67,14 @@ def batch_list() -> None:
         )
 
 
+@batches.command("delete")
+def batch_delete(batch_id: str) -> None:
+    """Delete a batch with its files (refused while a running job uses it)."""
+    with errors(), client() as c:
+        c.delete_batch(batch_id)
+        emit({"Deleted": batch_id})
+
+
 @batches.command("show")
 def batch_show(batch_id: str) -> None:
     """A batch's counts and shards (with rejected files)."""

@@ -226,6 +226,10 @@ class Client:
         """A batch with counts and shards."""
         return dict(self._call("GET", f"/v1/batches/{batch_id}")["Batch"])
 
+    def delete_batch(self, batch_id: str) -> None:
+        """Delete a batch, its files and their stored bytes."""
+        self._call("DELETE", f"/v1/batches/{batch_id}")
+
     def list_batch_files(self, batch_id: str) -> Iterator[dict[str, Any]]:
         """Files of a batch."""
         yield from self._paginate(f"/v1/batches/{batch_id}/files", "Files")

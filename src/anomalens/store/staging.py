@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,9 +38,11 @@ class StagingRepository:
             if row.content_type != content_type:
                 raise Conflict(f"Batch {batch_id!r} holds {row.content_type}, not {content_type}.", field="batchId")
             return row
-        if row is not None:  # expired: start afresh under the same id
-            self.s.delete(row)
-            self.s.flush()
+        if row is not None:  # expired: its data is deleted by the sweep before the id is free again
+            raise Conflict(
+                f"Batch {batch_id!r} expired and its data is being deleted; use another batch id or retry later.",
+                field="batchId",
+            )
         now = time.time()
         row = StagingBatchRow(
             batch_id=batch_id,
@@ -57,6 +59,22 @@ class StagingRepository:
         except IntegrityError:
             raise Conflict(f"Batch {batch_id!r} is being created by another request; retry.", field="batchId") from None
         return row
+
+    def expired(self, now: float, limit: int = 100) -> list[StagingBatchRow]:
+        """Batches whose expiry has passed, oldest expiry first."""
+        stmt = (
+            select(StagingBatchRow)
+            .where(StagingBatchRow.expires_at < now)
+            .order_by(StagingBatchRow.expires_at)
+            .limit(limit)
+        )
+        return list(self.s.scalars(stmt))
+
+    def delete(self, batch: StagingBatchRow) -> None:
+        """Remove a batch's rows (shards and files go with it)."""
+        self.s.execute(delete(StagingFileRow).where(StagingFileRow.batch_pk == batch.id))
+        self.s.execute(delete(StagingShardRow).where(StagingShardRow.batch_pk == batch.id))
+        self.s.delete(batch)
 
     def list_batches(self, offset: int, limit: int) -> list[StagingBatchRow]:
         """Live batches, newest first."""

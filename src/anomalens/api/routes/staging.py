@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from anomalens.api.deps import PlatformDep
-from anomalens.app import staging
+from anomalens.app import staging, staging_cleanup
 from anomalens.store.staging_rows import StagingBatchRow, StagingFileRow, StagingShardRow
 
 router = APIRouter(prefix="/v1/batches", tags=["staging"])
@@ -70,6 +70,13 @@ def describe_batch(batch_id: str, p: PlatformDep) -> dict[str, Any]:
     """A batch with its file count and shards."""
     batch, count, shards = staging.describe_batch(p, batch_id)
     return {"Batch": batch_public(batch) | {"FilesCount": count, "Shards": [shard_public(s) for s in shards]}}
+
+
+@router.delete("/{batch_id}")
+def delete_batch(batch_id: str, p: PlatformDep) -> dict[str, Any]:
+    """Delete a batch with its files and stored bytes (refused while a running job uses it)."""
+    staging_cleanup.delete_batch(p, batch_id)
+    return {}
 
 
 @router.post("/{batch_id}/images")
