@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -18,13 +17,8 @@ import pytest
 from anomalens import samples
 from helpers.batch import WORKFLOW
 from helpers.images import TEN_BYTES
+from helpers.rf_cli import install_cli
 from helpers.server import ServerProcess, free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-CLI_VENV = ROOT / ".venv-inference-cli"
-CLI_VERSION = "1.8.3"
-# exact pins for the client's cloud-storage extra: unpinned, pip backtracks for minutes
-CLI_PINS = ("fsspec==2026.9.0", "s3fs==2026.9.0", "aiobotocore==3.10.0", "botocore==1.43.117", "adlfs==2024.12.0")
 
 
 @pytest.fixture(scope="session")
@@ -51,31 +45,9 @@ def files_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     server.shutdown()
 
 
-def _install_cli() -> Path:
-    """The real client in its own cached venv (about 750 MB; reused between runs)."""
-    binary = CLI_VENV / "bin" / "inference"
-    marker = CLI_VENV / f".installed-{CLI_VERSION}-cloud-storage"
-    if not marker.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(CLI_VENV)], check=True)
-        subprocess.run(
-            [
-                str(CLI_VENV / "bin" / "pip"),
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                f"inference-cli[cloud-storage]=={CLI_VERSION}",
-                *CLI_PINS,
-            ],
-            check=True,
-            timeout=1500,
-        )
-        marker.touch()
-    return binary
-
-
 @pytest.fixture(scope="session")
 def rf_cloud(staging_server: ServerProcess) -> Callable[..., str]:
-    binary = _install_cli()
+    binary = install_cli()
     env = dict(os.environ, API_BASE_URL=f"{staging_server.url}/roboflow", ROBOFLOW_API_KEY="local-key")
 
     def run(*args: str, extra_env: dict[str, str] | None = None) -> str:

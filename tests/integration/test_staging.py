@@ -15,12 +15,9 @@ import pytest
 from anomalens import samples
 from helpers.batch import WORKFLOW, wait_job, wait_shards
 from helpers.images import TEN_BYTES
+from helpers.rf_cli import install_cli
 from helpers.server import ServerProcess, free_port
 from helpers.webhooks import Receiver
-
-ROOT = Path(__file__).resolve().parents[2]
-CLI_VENV = ROOT / ".venv-inference-cli"
-CLI_VERSION = "1.8.3"
 
 
 def test_batch_id_rule_and_per_file_rejections(staging_server: ServerProcess) -> None:
@@ -230,3 +227,38 @@ def test_anomalens_cli_batch_commands(staging_server: ServerProcess, workflow: s
         ("c3.png", True),
     ]
     assert any(e["Type"] == "task-finished" for e in json.loads(cli("batch-jobs", "logs", "cli-native-1")))
+
+
+def test_real_client_with_an_api_key_uses_signed_links(tmp_path: Path) -> None:
+    """With an API key set, the upload and download links the server hands out are signed:
+    they work without the key, for their own path and method only, and a forged one is refused."""
+    srv = ServerProcess(tmp_path / "home", free_port(), env={"ANOMALENS_API_KEY": "line-key"}).start()
+    try:
+        env = dict(os.environ, API_BASE_URL=f"{srv.url}/roboflow", ROBOFLOW_API_KEY="line-key")
+        src = tmp_path / "imgs"
+        src.mkdir()
+        for i in range(40):  # more than 32: tar shards PUT to the signed upload URL
+            (src / f"s_{i:02d}.png").write_bytes(samples.make_image(9300 + i))
+
+        def rf(*args: str) -> str:
+            done = subprocess.run(
+                [str(install_cli()), "rf-cloud", *args], capture_output=True, text=True, env=env, timeout=600
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+            return done.stdout
+
+        rf("data-staging", "create-batch-of-images", "--images-dir", str(src), "--batch-id", "signed")
+        api = httpx.Client(base_url=srv.url, timeout=30, headers={"Authorization": "Bearer line-key"})
+        assert wait_shards(api, "signed")["FilesCount"] == 40
+        rf("data-staging", "export-batch", "--batch-id", "signed", "--target-dir", str(tmp_path / "out"))
+        assert len(list((tmp_path / "out").rglob("*.png"))) == 40
+
+        link = api.get("/v1/batches/signed/files").json()["Files"][0]["DownloadUrl"]
+        assert "X-Anomalens-Signature" in link and httpx.get(link).status_code == 200
+        assert httpx.get(link.replace("/files/s_", "/files/t_")).status_code == 401  # another path: refused
+        query = link.split("?", 1)[1]
+        assert httpx.delete(f"{srv.url}/v1/batches/signed?{query}").status_code == 401  # not a key for other calls
+        forged = link[: link.rindex("=") + 1] + "0" * 64
+        assert httpx.get(forged).status_code == 401
+    finally:
+        srv.stop()

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 
-from anomalens.api.deps import PlatformDep
+from anomalens.api.deps import PlatformDep, signed
 from anomalens.api.routes.staging import download_url
 from anomalens.app import batch_jobs, staging
 from anomalens.store.batch_rows import BatchJobRow
@@ -134,7 +134,7 @@ def register_shard(
 ) -> dict[str, Any]:
     """Bulk upload: hand out an upload URL for one tar shard (served by ourselves)."""
     shard_id = staging.register_shard_upload(p, batch_id, displayName)
-    url = str(request.base_url).rstrip("/") + f"/v1/staging-uploads/{shard_id}"
+    url = signed(request, "PUT", f"/v1/staging-uploads/{shard_id}")
     return {"signedURLDetails": {"uploadURL": url, "extensionHeaders": {}}}
 
 
@@ -167,7 +167,7 @@ def upload_video(
 ) -> dict[str, Any]:
     """Video upload: hand out an upload URL (served by ourselves) for the video's bytes."""
     shard_id = staging.register_video_upload(p, batch_id, fileName, displayName)
-    url = str(request.base_url).rstrip("/") + f"/v1/staging-uploads/{shard_id}/{quote(fileName)}"
+    url = signed(request, "PUT", f"/v1/staging-uploads/{shard_id}/{quote(fileName)}")
     return {"signedURLDetails": {"uploadURL": url, "extensionHeaders": {}}}
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from anomalens.api.deps import PlatformDep
+from anomalens.api.deps import PlatformDep, signed
 from anomalens.app import staging, staging_cleanup
 from anomalens.store.staging_rows import StagingBatchRow, StagingFileRow, StagingShardRow
 
@@ -44,7 +44,7 @@ def shard_public(s: StagingShardRow) -> dict[str, Any]:
 
 def download_url(request: Request, batch_id: str, name: str) -> str:
     """Absolute URL of a staged file's bytes."""
-    return str(request.base_url).rstrip("/") + f"/v1/batches/{batch_id}/files/{quote(name)}"
+    return signed(request, "GET", f"/v1/batches/{batch_id}/files/{quote(name)}")
 
 
 def file_public(request: Request, batch_id: str, f: StagingFileRow) -> dict[str, Any]:
