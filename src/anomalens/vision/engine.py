@@ -30,7 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "long_side": 256,
     "coreset_ratio": 0.02,
     "memory_min": 1000,
-    "memory_max": 4000,
+    "memory_max": 2000,
     "sigma": 4.0,
     "holdout": 0.15,
 }
