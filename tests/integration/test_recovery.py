@@ -9,7 +9,7 @@ import pytest
 
 from anomalens import samples
 from anomalens.sdk import Client
-from helpers.server import ServerProcess, free_port
+from helpers.server import ServerProcess, alive, children, free_port
 
 
 def _wait_running(c: Client, job_id: int, timeout: float = 120) -> dict[str, object]:
@@ -117,7 +117,14 @@ def test_kill9_mid_batch_job_resumes_without_redoing_tasks(tmp_path: Path, sampl
                     break
                 time.sleep(0.02)
             assert job["Status"] == "RUNNING" and len(job["Tasks"]) == 1, job
+            assert srv.proc is not None
+            workers = children(srv.proc.pid)
+            assert len(workers) >= 2  # the model-worker pool (and its resource tracker)
             srv.kill9()
+            deadline = time.monotonic() + 30
+            while any(alive(w) for w in workers) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not [w for w in workers if alive(w)], "model workers outlived the killed server"
             srv.start()
             job = c.wait_batch_job("resume-job", timeout=600)
             assert job["Status"] == "SUCCEEDED" and len(job["Tasks"]) == 3

@@ -7,6 +7,9 @@ The detector of each (project, model version) is loaded once per worker process.
 from __future__ import annotations
 
 import io
+import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -89,9 +92,25 @@ class WorkflowRunner:
 _RUNNER: WorkflowRunner | None = None
 
 
+def _exit_with_parent(parent: int, poll_s: float = 1.0) -> None:
+    """End this worker when the process that started it is gone.
+
+    A server killed with SIGKILL cannot shut its pool down; without this its model workers
+    would live on as orphans, each holding a model in memory, until the machine restarts.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def init_worker(definition: dict[str, Any], artifacts: dict[str, str], parameters: dict[str, Any]) -> None:
     """Process-pool initializer: load the detectors once per worker process."""
     global _RUNNER
+    _exit_with_parent(os.getppid())
     _RUNNER = WorkflowRunner(definition, artifacts, parameters)
 
 
