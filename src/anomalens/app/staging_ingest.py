@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from anomalens.app import notifications, url_fetch
 from anomalens.app.context import Platform
-from anomalens.app.staging import INGEST_JOB, LIST_JOB, store_file, store_video
+from anomalens.app.staged_files import store_file, store_video
+from anomalens.app.staging_sources import INGEST_JOB, LIST_JOB
 from anomalens.domain import staging
 from anomalens.domain.errors import InvalidInput, NotFound
 from anomalens.domain.staging import FileRejected, Rejection, ShardStatus

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 
 from anomalens.api.deps import PlatformDep, signed
 from anomalens.api.routes.staging import download_url
-from anomalens.app import batch_jobs, staging
+from anomalens.app import batch_jobs, staging, staging_sources
 from anomalens.store.batch_rows import BatchJobRow
 from anomalens.store.staging_rows import StagingBatchRow
 
@@ -143,7 +143,7 @@ def image_references(
     workspace: str, batch_id: str, body: dict[str, Any], p: PlatformDep, displayName: str | None = None
 ) -> dict[str, Any]:
     """References ingest (signed URLs listed by the client, or a JSONL at a URL)."""
-    ingest_id, shard_ids = staging.ingest_references(
+    ingest_id, shard_ids = staging_sources.ingest_references(
         p,
         batch_id,
         body.get("imageReferences"),
@@ -176,7 +176,7 @@ def video_references(
     workspace: str, batch_id: str, body: dict[str, Any], p: PlatformDep, displayName: str | None = None
 ) -> dict[str, Any]:
     """Video references ingest (signed URLs listed by the client, or a JSONL at a URL)."""
-    ingest_id, _ = staging.ingest_references(
+    ingest_id, _ = staging_sources.ingest_references(
         p,
         batch_id,
         body.get("videoReferences"),

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from anomalens.api.deps import PlatformDep, signed
-from anomalens.app import staging, staging_cleanup
+from anomalens.app import staging, staging_cleanup, staging_sources
 from anomalens.store.staging_rows import StagingBatchRow, StagingFileRow, StagingShardRow
 
 router = APIRouter(prefix="/v1/batches", tags=["staging"])
@@ -107,7 +107,7 @@ def ingest_references(batch_id: str, body: dict[str, Any], p: PlatformDep) -> di
     """
     content = str(body.get("ContentType") or "images")
     if body.get("SourceUri"):
-        ingest_id = staging.ingest_cloud(
+        ingest_id = staging_sources.ingest_cloud(
             p,
             batch_id,
             str(body["SourceUri"]),
@@ -117,7 +117,7 @@ def ingest_references(batch_id: str, body: dict[str, Any], p: PlatformDep) -> di
             body.get("NotificationCategories"),
         )
         return {"IngestId": ingest_id, "ShardIds": []}
-    ingest_id, shard_ids = staging.ingest_references(
+    ingest_id, shard_ids = staging_sources.ingest_references(
         p,
         batch_id,
         body.get("References"),
