@@ -37,6 +37,9 @@ from anomalens.store.staging import StagingRepository
 from anomalens.store.staging_rows import StagingFileRow
 
 PAGE = 64
+#: Decoded video frames waiting for or in the pool; a 1080p RGB frame is 6 MB, so this bounds
+#: the runner's frame memory to about 100 MB whatever the video's length or resolution.
+FRAMES_IN_FLIGHT = 16
 
 
 class JobStopped(Exception):
@@ -219,9 +222,9 @@ class BatchRunHandler:
     ) -> Iterator[tuple[dict[str, Any], workflow_exec.Outcome]]:
         """Outcomes of every sampled frame of a shard's videos, in order.
 
-        Frames are decoded here while the pool works on earlier ones; at most ``2 * PAGE`` frames
-        are in flight, so memory stays bounded however long the video. A video that cannot be
-        decoded is one failure, named after the file.
+        Frames are decoded here while the pool works on earlier ones; at most
+        ``FRAMES_IN_FLIGHT`` frames are in flight, so memory stays bounded however long the
+        video. A video that cannot be decoded is one failure, named after the file.
         """
         fps = staging.max_video_fps(max_fps)
         for page in self._pages(batch_id, shard_id):
@@ -238,7 +241,7 @@ class BatchRunHandler:
                             pending.append(
                                 (record, pool.submit(workflow_exec.process_frame, f.name, frame.image, image_input))
                             )
-                            while len(pending) > 2 * PAGE:
+                            while len(pending) >= FRAMES_IN_FLIGHT:
                                 record, future = pending.popleft()
                                 yield record, future.result()
                 except vision.VideoDecodeError as exc:
