@@ -67,6 +67,8 @@ def test_server_lists_a_glob_and_reads_objects_with_its_credentials(cloud_server
     [
         ("ftp://photos/x/*.png", "must start with s3://"),
         ("s3://no-such-bucket/x/*.png", "no-such-bucket"),
+        ("s3://", "names no bucket"),
+        ("az://container/x/*.png", "connection_string or account_name"),  # no Azure credentials on this server
     ],
 )
 def test_bad_cloud_sources_are_refused_at_once(cloud_server: ServerProcess, uri: str, needle: str) -> None:

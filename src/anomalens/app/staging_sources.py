@@ -22,6 +22,7 @@ from anomalens.store.staging import StagingRepository
 
 INGEST_JOB = "staging-ingest"
 LIST_JOB = "staging-list"
+CHECK_TIMEOUT_S = 15.0
 
 
 def batch_ttl(p: Platform) -> float:
@@ -96,12 +97,25 @@ def ingest_cloud(
     if cloud.protocol_of(source_uri) not in cloud.CLOUD_SCHEMES:
         raise InvalidInput(f"SourceUri must start with s3://, gs:// or az:// (got {source_uri!r}).", field="SourceUri")
     base, pattern = cloud.split_glob(source_uri)
-    try:
+    if not cloud.bucket_of(base):
+        raise InvalidInput(f"SourceUri {source_uri!r} names no bucket or container.", field="SourceUri")
+
+    def exists() -> bool:
         fs, path = open_source(base)
-        if not fs.exists(path):
-            raise InvalidInput(f"{base} does not exist or holds no objects.", field="SourceUri")
+        return bool(fs.exists(path))
+
+    try:
+        found = cloud.run_with_timeout(exists, CHECK_TIMEOUT_S)
+    except TimeoutError:
+        raise InvalidInput(
+            f"{base} could not be reached within {CHECK_TIMEOUT_S:g} s: check the server's credentials for "
+            f"{cloud.protocol_of(base)}:// (see the README's configuration table).",
+            field="SourceUri",
+        ) from None
     except (OSError, ValueError, ImportError) as exc:
         raise InvalidInput(f"{base} cannot be listed: {type(exc).__name__}: {exc}", field="SourceUri") from None
+    if not found:
+        raise InvalidInput(f"{base} does not exist or holds no objects.", field="SourceUri")
     ingest_id = uuid.uuid4().hex
     notify = _notify(notifications_url, categories, ingest_id)
     with p.db.unit_of_work() as s:

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 CLOUD_SCHEMES = ("s3", "gs", "gcs", "az", "abfs")
+T = TypeVar("T")
 GLOB_CHARS = re.compile(r"[*?\[]")
 
 
@@ -65,3 +68,34 @@ def split_glob(uri: str) -> tuple[str, str | None]:
         return uri.rstrip("/"), None
     cut = uri.rfind("/", 0, match.start())
     return uri[:cut], uri[cut + 1 :]
+
+
+def bucket_of(uri: str) -> str:
+    """The bucket (or container) named by a cloud URI; empty when there is none."""
+    rest = uri.split("://", 1)[1] if "://" in uri else ""
+    return rest.split("/", 1)[0]
+
+
+def run_with_timeout(fn: Callable[[], T], seconds: float) -> T:
+    """Run ``fn`` in a daemon thread and wait at most ``seconds``; TimeoutError after that.
+
+    Cloud SDKs can spend minutes looking for credentials (for example gcsfs asking a metadata
+    server that does not exist off Google Cloud); a request must not hang on that. The thread
+    is left to finish on its own.
+    """
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="cloud-check", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {seconds:g} s")
+    if "error" in box:
+        raise box["error"]
+    return cast(T, box["value"])
