@@ -19,6 +19,15 @@ from anomalens.domain import staging
 from anomalens.domain.staging import FileRejected, Rejection
 
 
+def _content_key(batch_id: str, digest: str) -> str:
+    """Blob key of a staged file: content-addressed inside its batch."""
+    return f"staging/{batch_id}/{digest[:2]}/{digest}"
+
+
+def _row(name: str, key: str, content_type: str, size: int) -> dict[str, Any]:
+    return {"name": name, "blob_key": key, "content_type": content_type, "size": size, "created_at": time.time()}
+
+
 def check_image(name: str, data: bytes) -> str:
     """Content type of a valid image file; FileRejected with the reason type otherwise."""
     if len(data) > staging.MAX_FILE_BYTES:
@@ -37,11 +46,10 @@ def check_image(name: str, data: bytes) -> str:
 def store_file(p: Platform, batch_id: str, name: str, data: bytes) -> dict[str, Any]:
     """Check one file and put its bytes in storage; the row values to insert."""
     content_type = check_image(name, data)
-    digest = hashlib.sha256(data).hexdigest()
-    key = f"staging/{batch_id}/{digest[:2]}/{digest}"
+    key = _content_key(batch_id, hashlib.sha256(data).hexdigest())
     if not p.blobs.exists(key):
         p.blobs.put_bytes(key, data)
-    return {"name": name, "blob_key": key, "content_type": content_type, "size": len(data), "created_at": time.time()}
+    return _row(name, key, content_type, len(data))
 
 
 def check_video(name: str, source: IO[bytes]) -> tuple[str, int]:
@@ -70,7 +78,7 @@ def store_video(p: Platform, batch_id: str, name: str, source: IO[bytes]) -> dic
     while block := source.read(8 * 1024 * 1024):
         digest.update(block)
     source.seek(0)
-    key = f"staging/{batch_id}/{digest.hexdigest()[:2]}/{digest.hexdigest()}"
+    key = _content_key(batch_id, digest.hexdigest())
     if not p.blobs.exists(key):
         p.blobs.put_file(key, source)
-    return {"name": name, "blob_key": key, "content_type": content_type, "size": size, "created_at": time.time()}
+    return _row(name, key, content_type, size)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from anomalens.app import pagination
 from anomalens.app.context import Platform
@@ -26,6 +26,8 @@ from anomalens.store.staging import StagingRepository
 from anomalens.store.staging_rows import StagingBatchRow, StagingFileRow, StagingShardRow
 
 DIRECT_SHARD = "direct-upload"
+T = TypeVar("T")
+UploadReport = tuple[list[str], list[dict[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -55,42 +57,61 @@ def _add_direct(p: Platform, batch_id: str, display_name: str | None, content: s
         shard.updated_at = time.time()
 
 
-def upload_image(p: Platform, batch_id: str, name: str, data: bytes, display_name: str | None = None) -> None:
-    """Add one image to a (simple) batch at once; a bad file is a 400 naming the reason type."""
+def _upload_one(
+    p: Platform,
+    batch_id: str,
+    name: str,
+    display_name: str | None,
+    content: str,
+    store: Callable[[], dict[str, Any]],
+) -> None:
+    """Check and store one file (``store``), then add it to the batch; a bad file is a 400."""
     staging.batch_id(batch_id)
     staging.file_name(name)
     try:
-        values = store_file(p, batch_id, name, data)
+        values = store()
     except FileRejected as exc:
         raise InvalidInput(f"{name} was rejected ({exc.reason.value}): {exc.detail}", field="file") from None
-    _add_direct(p, batch_id, display_name, "images", values)
+    _add_direct(p, batch_id, display_name, content, values)
 
 
-def upload_video(p: Platform, batch_id: str, name: str, source: IO[bytes], display_name: str | None = None) -> None:
-    """Add one video to a batch of videos; a bad file is a 400 naming the reason type."""
-    staging.batch_id(batch_id)
-    staging.file_name(name)
-    try:
-        values = store_video(p, batch_id, name, source)
-    except FileRejected as exc:
-        raise InvalidInput(f"{name} was rejected ({exc.reason.value}): {exc.detail}", field="file") from None
-    _add_direct(p, batch_id, display_name, "videos", values)
-
-
-def upload_videos(
-    p: Platform, batch_id: str, files: Sequence[tuple[str, IO[bytes]]], display_name: str | None = None
-) -> tuple[list[str], list[dict[str, str]]]:
-    """Upload several videos: each bad file is reported (name, message) while the rest are stored."""
-    staging.batch_id(batch_id)
+def _upload_each(upload: Callable[[str, T], None], files: Sequence[tuple[str, T]]) -> UploadReport:
+    """Upload several files: each bad file is reported (name, message) while the rest are stored."""
     accepted: list[str] = []
     rejected: list[dict[str, str]] = []
-    for name, source in files:
+    for name, data in files:
         try:
-            upload_video(p, batch_id, name, source, display_name)
+            upload(name, data)
             accepted.append(name)
         except InvalidInput as exc:
             rejected.append({"File": name, "Message": exc.message})
     return accepted, rejected
+
+
+def upload_image(p: Platform, batch_id: str, name: str, data: bytes, display_name: str | None = None) -> None:
+    """Add one image to a (simple) batch at once; a bad file is a 400 naming the reason type."""
+    _upload_one(p, batch_id, name, display_name, "images", lambda: store_file(p, batch_id, name, data))
+
+
+def upload_video(p: Platform, batch_id: str, name: str, source: IO[bytes], display_name: str | None = None) -> None:
+    """Add one video to a batch of videos; a bad file is a 400 naming the reason type."""
+    _upload_one(p, batch_id, name, display_name, "videos", lambda: store_video(p, batch_id, name, source))
+
+
+def upload_images(
+    p: Platform, batch_id: str, files: Sequence[tuple[str, bytes]], display_name: str | None = None
+) -> UploadReport:
+    """Upload several images; each bad file is reported while the rest are stored."""
+    staging.batch_id(batch_id)
+    return _upload_each(lambda name, data: upload_image(p, batch_id, name, data, display_name), files)
+
+
+def upload_videos(
+    p: Platform, batch_id: str, files: Sequence[tuple[str, IO[bytes]]], display_name: str | None = None
+) -> UploadReport:
+    """Upload several videos; each bad file is reported while the rest are stored."""
+    staging.batch_id(batch_id)
+    return _upload_each(lambda name, source: upload_video(p, batch_id, name, source, display_name), files)
 
 
 def register_video_upload(p: Platform, batch_id: str, file_name: str, display_name: str | None = None) -> str:
@@ -134,25 +155,6 @@ def receive_video_upload(p: Platform, shard_id: str, file_name: str, source: IO[
             raise InvalidInput(f"{file_name} is already in batch {batch.batch_id}.", field="fileName")
         repo.add_files(batch, [values | {"shard_id": shard_id}])
         shard.status, shard.objects_count, shard.updated_at = ShardStatus.COMPLETED.value, 1, time.time()
-
-
-def upload_images(
-    p: Platform,
-    batch_id: str,
-    files: list[tuple[str, bytes]],
-    display_name: str | None = None,
-) -> tuple[list[str], list[dict[str, str]]]:
-    """Upload several images: each bad file is reported (name, message) while the rest are stored."""
-    staging.batch_id(batch_id)
-    accepted: list[str] = []
-    rejected: list[dict[str, str]] = []
-    for name, data in files:
-        try:
-            upload_image(p, batch_id, name, data, display_name)
-            accepted.append(name)
-        except InvalidInput as exc:
-            rejected.append({"File": name, "Message": exc.message})
-    return accepted, rejected
 
 
 def register_shard_upload(p: Platform, batch_id: str, display_name: str | None = None) -> str:

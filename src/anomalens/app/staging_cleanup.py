@@ -13,6 +13,7 @@ import threading
 import time
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from anomalens.app.context import Platform
 from anomalens.domain import staging
@@ -24,13 +25,13 @@ from anomalens.store.staging_rows import StagingBatchRow
 log = logging.getLogger("anomalens.staging")
 
 
-def _busy(p: Platform, batch_id: str) -> bool:
-    with p.db.unit_of_work() as s:
-        stmt = select(BatchJobRow.job_id).where(
-            BatchJobRow.status == "RUNNING",
-            or_(BatchJobRow.input_batch == batch_id, BatchJobRow.output_batch == batch_id),
-        )
-        return s.scalars(stmt).first() is not None
+def _busy(s: Session, batch_id: str) -> bool:
+    """True while a running batch job reads or writes the batch."""
+    stmt = select(BatchJobRow.job_id).where(
+        BatchJobRow.status == "RUNNING",
+        or_(BatchJobRow.input_batch == batch_id, BatchJobRow.output_batch == batch_id),
+    )
+    return s.scalars(stmt).first() is not None
 
 
 def _remove(p: Platform, batch_id: str, batch_pk: int) -> None:
@@ -45,13 +46,11 @@ def delete_batch(p: Platform, batch_id: str) -> None:
     """Delete a live batch now (its files and blobs); refused while a running job uses it."""
     staging.batch_id(batch_id)
     with p.db.unit_of_work() as s:
-        batch = StagingRepository(s).batch(batch_id)
-        pk = batch.id
-    if _busy(p, batch_id):
-        raise Conflict(f"Batch {batch_id!r} is used by a running batch job; abort it first.", field="batchId")
-    with p.db.unit_of_work() as s:
         batch = StagingRepository(s).batch(batch_id, lock=True)
+        if _busy(s, batch_id):
+            raise Conflict(f"Batch {batch_id!r} is used by a running batch job; abort it first.", field="batchId")
         batch.expires_at = time.time() - 1  # from now on it is expired: refused, and swept if we stop here
+        pk = batch.id
     _remove(p, batch_id, pk)
 
 
@@ -59,13 +58,10 @@ def purge_expired(p: Platform, now: float | None = None) -> list[str]:
     """Delete every expired batch that no running job uses; the ids deleted."""
     with p.db.unit_of_work() as s:
         expired = [(b.batch_id, b.id) for b in StagingRepository(s).expired(now or time.time())]
-    done = []
-    for batch_id, pk in expired:
-        if _busy(p, batch_id):
-            continue
+        idle = [(batch_id, pk) for batch_id, pk in expired if not _busy(s, batch_id)]
+    for batch_id, pk in idle:
         _remove(p, batch_id, pk)
-        done.append(batch_id)
-    return done
+    return [batch_id for batch_id, _ in idle]
 
 
 class StagingSweeper:

@@ -33,6 +33,7 @@ from anomalens.jobs import queue
 from anomalens.jobs.worker import JobContext
 from anomalens.storage.blobs import open_source
 from anomalens.store.staging import StagingRepository
+from anomalens.store.staging_rows import StagingBatchRow
 
 MAX_REPORTED = 1000
 SKIPPED_MEMBERS = ("notification_config.json",)
@@ -68,20 +69,35 @@ def _tar_members(data: bytes) -> Iterator[tuple[str, bytes | FileRejected]]:
 Item = tuple[str, bytes | IO[bytes] | FileRejected]
 
 
+def _spool() -> IO[bytes]:
+    """A temporary file for one downloaded video (in memory up to 64 MB); the consumer closes it."""
+    return tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)
+
+
+def _listing_shard(ingest_id: str, n: int) -> str:
+    """Shard id of part ``n`` of a cloud listing: derived, so a retried listing reuses it."""
+    return f"{ingest_id}-{n}"
+
+
+def _failed_listing(repo: StagingRepository, batch: StagingBatchRow, ingest_id: str, reason: str, detail: str) -> None:
+    """Record a listing that produced nothing as a FAILED shard, so the batch shows why."""
+    shard = repo.add_shard(batch, _listing_shard(ingest_id, 0), ingest_id, ShardStatus.FAILED.value)
+    shard.rejected = [{"file": "*", "reason": reason, "detail": detail}]
+
+
 def _object_items(payload: dict[str, Any], refs: list[dict[str, str]]) -> Iterator[Item]:
     """Objects of a cloud listing, read with the server's credentials (videos spooled to disk)."""
     fs, _ = open_source(payload["base"])
-    videos = payload.get("content") == "videos"
+    content = payload.get("content", "images")
     for ref in refs:
         try:
             size = fs.size(ref["path"])
-            limit = staging.MAX_VIDEO_BYTES if videos else staging.MAX_FILE_BYTES
-            if size is not None and size > limit:
+            if size is not None and size > staging.size_limit(content):
                 raise FileRejected(Rejection.FILE_SIZE_LIMIT_EXCEEDED, f"{ref['name']} is {size} bytes")
-            if not videos:
+            if content != "videos":
                 yield ref["name"], bytes(fs.cat_file(ref["path"]))
                 continue
-            spool = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115 (closed by run)
+            spool = _spool()
             with fs.open(ref["path"], "rb") as remote:
                 shutil.copyfileobj(remote, spool, 8 * 1024 * 1024)
             spool.seek(0)
@@ -101,7 +117,7 @@ def list_cloud_objects(payload: dict[str, Any]) -> list[dict[str, str]]:
     fs, base = open_source(payload["base"])
     base = base.rstrip("/")
     regex = re.compile(glob_translate(payload["pattern"])) if payload.get("pattern") else None
-    suffixes = staging.VIDEO_SUFFIXES if payload.get("content") == "videos" else staging.IMAGE_SUFFIXES
+    suffixes = staging.suffixes(payload.get("content", "images"))
     found = []
     for path in sorted(fs.find(base)):
         rel = path[len(base) :].lstrip("/")
@@ -130,21 +146,17 @@ class StagingListHandler:
         parts = staging.shards(len(found))
         keys = []
         for n, part in enumerate(parts):
-            key = f"staging/{payload['batch_id']}/shards/{payload['ingest_id']}-{n}.uris.json"
+            key = f"staging/{payload['batch_id']}/shards/{_listing_shard(payload['ingest_id'], n)}.uris.json"
             self.p.blobs.put_bytes(key, json.dumps([found[i] for i in part]).encode())
             keys.append(key)
         with self.p.db.unit_of_work() as s:
             repo = StagingRepository(s)
             batch = repo.batch(payload["batch_id"])
             if not found:
-                shard = repo.add_shard(
-                    batch, f"{payload['ingest_id']}-0", payload["ingest_id"], ShardStatus.FAILED.value
-                )
-                shard.rejected = [
-                    {"file": "*", "reason": "no-files-matched", "detail": f"nothing under {payload['base']} matched"}
-                ]
+                detail = f"nothing under {payload['base']} matched"
+                _failed_listing(repo, batch, payload["ingest_id"], "no-files-matched", detail)
             for n, key in enumerate(keys):
-                shard_id = f"{payload['ingest_id']}-{n}"
+                shard_id = _listing_shard(payload["ingest_id"], n)
                 repo.add_shard(batch, shard_id, payload["ingest_id"], ShardStatus.QUEUED.value, key)
                 queue.enqueue(
                     s,
@@ -170,8 +182,7 @@ class StagingListHandler:
             batch = repo.batch(payload["batch_id"])
         except NotFound:
             return
-        shard = repo.add_shard(batch, f"{payload['ingest_id']}-0", payload["ingest_id"], ShardStatus.FAILED.value)
-        shard.rejected = [{"file": "*", "reason": "listing-failed", "detail": message}]
+        _failed_listing(repo, batch, payload["ingest_id"], "listing-failed", message)
 
 
 class StagingIngestHandler:
@@ -199,7 +210,7 @@ class StagingIngestHandler:
             for ref in json.loads(data):
                 try:
                     if videos:
-                        spool = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115 (closed by run)
+                        spool = _spool()
                         url_fetch.fetch_into(
                             ref["url"], spool, allow_private=allow_private, client=client, limit=staging.MAX_VIDEO_BYTES
                         )

@@ -119,19 +119,18 @@ Outcome = tuple[str, dict[str, Any] | None, dict[str, bytes], str]
 
 def process(name: str, data: bytes, image_input: str) -> Outcome:
     """Worker entry for an image file: (file name, outputs or None, image outputs, error message)."""
-    assert _RUNNER is not None
     try:
-        values, images = _RUNNER.run(vision.decode_image(data), image_input)
-        return name, values, images, ""
+        image = vision.decode_image(data)
     except Exception as exc:  # one bad image must not stop the job; it is counted and logged
         return name, None, {}, f"{type(exc).__name__}: {exc}"
+    return process_frame(name, image, image_input)
 
 
 def process_frame(name: str, frame: np.ndarray, image_input: str) -> Outcome:
-    """Worker entry for a decoded video frame (RGB array); same outcome shape as ``process``."""
+    """Worker entry for a decoded image or video frame (RGB array); same outcome as ``process``."""
     assert _RUNNER is not None
     try:
         values, images = _RUNNER.run(frame, image_input)
         return name, values, images, ""
-    except Exception as exc:  # one bad frame must not stop the job; it is counted and logged
+    except Exception as exc:  # one bad image or frame must not stop the job; it is counted and logged
         return name, None, {}, f"{type(exc).__name__}: {exc}"

@@ -76,6 +76,16 @@ def content_type(value: str) -> str:
     return value
 
 
+def size_limit(content: str) -> int:
+    """Largest file a batch of ``content`` accepts."""
+    return MAX_VIDEO_BYTES if content == "videos" else MAX_FILE_BYTES
+
+
+def suffixes(content: str) -> tuple[str, ...]:
+    """File name endings a batch of ``content`` takes from a listing."""
+    return VIDEO_SUFFIXES if content == "videos" else IMAGE_SUFFIXES
+
+
 def max_video_fps(value: object) -> float | None:
     """Frame sampling rate of a video job: a positive number up to 240, or None for every frame."""
     if value is None:

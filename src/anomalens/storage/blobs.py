@@ -6,6 +6,7 @@ first and are then moved into place, so a reader never sees half a file, even af
 
 from __future__ import annotations
 
+import io
 import posixpath
 import uuid
 from pathlib import Path
@@ -46,15 +47,10 @@ class BlobStore:
 
     def put_bytes(self, key: str, data: bytes) -> None:
         """Write atomically: temp key, then move into place."""
-        final = self.path(key)
-        tmp = posixpath.join(posixpath.dirname(final), f".tmp-{uuid.uuid4().hex}")
-        self.fs.makedirs(posixpath.dirname(final), exist_ok=True)
-        with self.fs.open(tmp, "wb") as fh:
-            fh.write(data)
-        self.fs.mv(tmp, final)
+        self.put_file(key, io.BytesIO(data))
 
     def put_file(self, key: str, source: IO[bytes], chunk: int = 8 * 1024 * 1024) -> None:
-        """Stream a file object into a blob (temp key, then move), for files too big for memory."""
+        """Stream a file object into a blob atomically: temp key, then move into place."""
         final = self.path(key)
         tmp = posixpath.join(posixpath.dirname(final), f".tmp-{uuid.uuid4().hex}")
         self.fs.makedirs(posixpath.dirname(final), exist_ok=True)

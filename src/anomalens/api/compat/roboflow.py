@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from anomalens.api.deps import PlatformDep, signed
 from anomalens.api.routes.staging import download_url
 from anomalens.app import batch_jobs, staging, staging_sources
+from anomalens.app.context import Platform
 from anomalens.store.batch_rows import BatchJobRow
 from anomalens.store.staging_rows import StagingBatchRow
 
@@ -134,8 +135,30 @@ def register_shard(
 ) -> dict[str, Any]:
     """Bulk upload: hand out an upload URL for one tar shard (served by ourselves)."""
     shard_id = staging.register_shard_upload(p, batch_id, displayName)
-    url = signed(request, "PUT", f"/v1/staging-uploads/{shard_id}")
-    return {"signedURLDetails": {"uploadURL": url, "extensionHeaders": {}}}
+    return _upload_target(request, f"/v1/staging-uploads/{shard_id}")
+
+
+def _upload_target(request: Request, path: str) -> dict[str, Any]:
+    """The client's ``signedURLDetails``: a signed PUT link to ourselves."""
+    return {"signedURLDetails": {"uploadURL": signed(request, "PUT", path), "extensionHeaders": {}}}
+
+
+def _references(
+    p: Platform, batch_id: str, body: dict[str, Any], display_name: str | None, content: str
+) -> tuple[str, list[str]]:
+    """A references ingest from the client's body (``imageReferences`` or ``videoReferences``)."""
+    prefix = "image" if content == "images" else "video"
+    return staging_sources.ingest_references(
+        p,
+        batch_id,
+        body.get(f"{prefix}References"),
+        body.get(f"{prefix}ReferencesURL"),
+        display_name,
+        body.get("ingestId"),
+        body.get("notificationsURL"),
+        body.get("notificationCategories"),
+        content=content,
+    )
 
 
 @router.post(BATCHES + "/{batch_id}/bulk-upload/image-references")
@@ -143,16 +166,7 @@ def image_references(
     workspace: str, batch_id: str, body: dict[str, Any], p: PlatformDep, displayName: str | None = None
 ) -> dict[str, Any]:
     """References ingest (signed URLs listed by the client, or a JSONL at a URL)."""
-    ingest_id, shard_ids = staging_sources.ingest_references(
-        p,
-        batch_id,
-        body.get("imageReferences"),
-        body.get("imageReferencesURL"),
-        displayName,
-        body.get("ingestId"),
-        body.get("notificationsURL"),
-        body.get("notificationCategories"),
-    )
+    ingest_id, shard_ids = _references(p, batch_id, body, displayName, "images")
     return {"ingestId": ingest_id, "shardIds": shard_ids}
 
 
@@ -167,8 +181,7 @@ def upload_video(
 ) -> dict[str, Any]:
     """Video upload: hand out an upload URL (served by ourselves) for the video's bytes."""
     shard_id = staging.register_video_upload(p, batch_id, fileName, displayName)
-    url = signed(request, "PUT", f"/v1/staging-uploads/{shard_id}/{quote(fileName)}")
-    return {"signedURLDetails": {"uploadURL": url, "extensionHeaders": {}}}
+    return _upload_target(request, f"/v1/staging-uploads/{shard_id}/{quote(fileName)}")
 
 
 @router.post(BATCHES + "/{batch_id}/bulk-upload/video-references")
@@ -176,17 +189,7 @@ def video_references(
     workspace: str, batch_id: str, body: dict[str, Any], p: PlatformDep, displayName: str | None = None
 ) -> dict[str, Any]:
     """Video references ingest (signed URLs listed by the client, or a JSONL at a URL)."""
-    ingest_id, _ = staging_sources.ingest_references(
-        p,
-        batch_id,
-        body.get("videoReferences"),
-        body.get("videoReferencesURL"),
-        displayName,
-        body.get("ingestId"),
-        body.get("notificationsURL"),
-        body.get("notificationCategories"),
-        content="videos",
-    )
+    ingest_id, _ = _references(p, batch_id, body, displayName, "videos")
     return {"ingestId": ingest_id}
 
 
