@@ -30,6 +30,7 @@ RUN_JOB = "batch-process"
 IMAGE_JOB = "simple-image-processing-v1"
 VIDEO_JOB = "simple-video-processing-v1"
 JOB_CONTENT = {IMAGE_JOB: "images", VIDEO_JOB: "videos"}
+JOB_FOR_CONTENT = {content: kind for kind, content in JOB_CONTENT.items()}
 TERMINAL = {"SUCCEEDED", "FAILED", "ABORTED"}
 OVERRIDABLE = ("computeConfiguration", "maxParallelTasks", "processingTimeoutSeconds", "maxImageFailureRate")
 
@@ -56,10 +57,13 @@ def _check_compute(definition: dict[str, Any]) -> None:
 
 
 def create_job(p: Platform, job_id: str | None, definition: dict[str, Any], name: str | None = None) -> BatchJobRow:
-    """Validate a job definition and queue it."""
+    """Validate a job definition and queue it.
+
+    Without a ``type`` the job processes what the batch holds (images or videos frame by frame).
+    """
     job_id = workflows.job_id(job_id or f"job-{uuid.uuid4().hex[:12]}")
     kind = definition.get("type")
-    if kind not in JOB_CONTENT:
+    if kind is not None and kind not in JOB_CONTENT:
         raise InvalidInput(f"job type {kind!r} is not supported; use {IMAGE_JOB} or {VIDEO_JOB}.", field="type")
     batch_id = staging.batch_id(str((definition.get("jobInput") or {}).get("batchId", "")))
     spec = definition.get("processingSpecification") or {}
@@ -71,6 +75,14 @@ def create_job(p: Platform, job_id: str | None, definition: dict[str, Any], name
     now = time.time()
     with p.db.unit_of_work() as s:
         batch = StagingRepository(s).batch(batch_id)
+        if kind is None:
+            if batch.content_type not in JOB_FOR_CONTENT:
+                raise InvalidInput(
+                    f"batch {batch_id!r} holds {batch.content_type}; jobs process batches of images or videos.",
+                    field="jobInput.batchId",
+                )
+            kind = JOB_FOR_CONTENT[batch.content_type]
+            definition = definition | {"type": kind}
         needed = JOB_CONTENT[str(kind)]
         if batch.content_type != needed:
             raise InvalidInput(

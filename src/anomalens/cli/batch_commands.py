@@ -143,10 +143,7 @@ def job_start(
     wait: Annotated[bool, typer.Option("--wait", help="Wait until the job ends.")] = False,
 ) -> None:
     """Run a workflow over a staged batch (of images, or of videos frame by frame)."""
-    with errors(), client() as c:
-        content = c.describe_batch(batch_id)["ContentType"]
     definition = {
-        "type": "simple-video-processing-v1" if content == "videos" else "simple-image-processing-v1",
         "jobInput": {"type": "staging-batch-input-v1", "batchId": batch_id},
         "computeConfiguration": {"type": "compute-configuration-v2", "machineType": machine_type},
         "processingSpecification": {

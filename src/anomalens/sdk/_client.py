@@ -254,7 +254,7 @@ class Client:
         return list(self._call("GET", "/v1/workflows")["Workflows"])
 
     def start_batch_job(self, definition: dict[str, Any], job_id: str | None = None) -> dict[str, Any]:
-        """Start a batch job (``simple-image-processing-v1`` definition)."""
+        """Start a batch job (Roboflow job definition; without ``type`` it follows the batch's content)."""
         return dict(self._call("POST", "/v1/batch-jobs", json={"JobId": job_id, "Definition": definition})["Job"])
 
     def get_batch_job(self, job_id: str) -> dict[str, Any]:

@@ -74,7 +74,7 @@ def get_workflow(workflow_id: str, p: PlatformDep, version: int | None = None) -
 
 @router.post("/batch-jobs", status_code=202)
 def create_job(body: dict[str, Any], p: PlatformDep) -> dict[str, Any]:
-    """Start a batch job: ``{"JobId"?, "Name"?, "Definition": {...simple-image-processing-v1...}}``."""
+    """Start a batch job: ``{"JobId"?, "Name"?, "Definition": {...}}`` (Roboflow job shape; ``type`` optional)."""
     return {
         "Job": job_public(batch_jobs.create_job(p, body.get("JobId"), body.get("Definition") or {}, body.get("Name")))
     }
