@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -64,6 +65,32 @@ def _peak(pid: int, stop: threading.Event, out: list[float]) -> None:
         time.sleep(0.2)
 
 
+def train_bench_model(c: Client, root: Path) -> None:
+    """Project ``bench`` with model version 1 trained on a generated sample, and workflow ``bench-wf``."""
+    sample = samples.write_labeled_folder(root / "sample", n_normal=60, n_anomaly=20)
+    c.create_project("bench")
+    c.wait_job(c.create_dataset("bench", "train", layout="labeled-folders", location=sample)["JobId"])
+    c.wait_job(c.create_model("bench")["JobId"], timeout=1800)
+    c.save_workflow("bench-wf", WORKFLOW)
+
+
+def timed_job(
+    c: Client, server_pid: int, definition: dict[str, Any], job_id: str
+) -> tuple[dict[str, Any], float, float]:
+    """Run a batch job to success: (job, wall seconds, peak RSS MB of the server and its workers)."""
+    stop, rss = threading.Event(), []
+    sampler = threading.Thread(target=_peak, args=(server_pid, stop, rss))
+    sampler.start()
+    t0 = time.perf_counter()
+    job = c.start_batch_job(definition, job_id)
+    job = c.wait_batch_job(job["JobId"], timeout=7200, poll=0.5)
+    seconds = time.perf_counter() - t0
+    stop.set()
+    sampler.join()
+    assert job["Status"] == "SUCCEEDED", job
+    return job, seconds, max(rss)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="5000,50000")
@@ -71,16 +98,12 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="anomalens-batch-bench-"))
     images = [samples.make_image(i, "scratch" if i % 10 == 0 else None) for i in range(256)]
-    sample = samples.write_labeled_folder(root / "sample", n_normal=60, n_anomaly=20)
     srv = ServerProcess(root / "home", free_port()).start()
     assert srv.proc is not None
     rows = []
     try:
         with Client(srv.url, timeout=120) as c:
-            c.create_project("bench")
-            c.wait_job(c.create_dataset("bench", "train", layout="labeled-folders", location=sample)["JobId"])
-            c.wait_job(c.create_model("bench")["JobId"], timeout=1800)
-            c.save_workflow("bench-wf", WORKFLOW)
+            train_bench_model(c, root)
             for size in (int(x) for x in args.sizes.split(",")):
                 batch = f"bench-{size}"
                 for start in range(0, size, 256):
@@ -92,17 +115,8 @@ def main() -> None:
                     "jobInput": {"batchId": batch},
                     "processingSpecification": {"workflowId": "bench-wf"},
                 }
-                stop, samples_mb = threading.Event(), []
-                sampler = threading.Thread(target=_peak, args=(srv.proc.pid, stop, samples_mb))
-                sampler.start()
-                t0 = time.perf_counter()
-                job = c.start_batch_job(definition, f"bench-{size}")
-                job = c.wait_batch_job(job["JobId"], timeout=7200, poll=0.5)
-                seconds = time.perf_counter() - t0
-                stop.set()
-                sampler.join()
-                assert job["Status"] == "SUCCEEDED", job
-                rows.append((size, size / seconds, max(samples_mb)))
+                _, seconds, peak = timed_job(c, srv.proc.pid, definition, f"bench-{size}")
+                rows.append((size, size / seconds, peak))
             c.start_model("bench", 1, min_units=1)
             c.wait_model("bench", 1, until={"HOSTED"})
             t0 = time.perf_counter()

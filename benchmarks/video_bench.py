@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import av
@@ -25,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from anomalens import samples, vision
 from anomalens.sdk import Client
-from batch_bench import WORKFLOW, _peak
+from batch_bench import timed_job, train_bench_model
 from helpers.server import ServerProcess, free_port
 
 FPS = 30
@@ -55,16 +53,12 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="anomalens-video-bench-"))
     video = encode(root / "line.mp4", args.seconds)
-    sample = samples.write_labeled_folder(root / "sample", n_normal=60, n_anomaly=20)
     srv = ServerProcess(root / "home", free_port()).start()
     assert srv.proc is not None
     rows = []
     try:
         with Client(srv.url, timeout=600) as c:
-            c.create_project("bench")
-            c.wait_job(c.create_dataset("bench", "train", layout="labeled-folders", location=sample)["JobId"])
-            c.wait_job(c.create_model("bench")["JobId"], timeout=1800)
-            c.save_workflow("bench-wf", WORKFLOW)
+            train_bench_model(c, root)
             assert c.upload_videos("videos", [video])["Accepted"] == ["line.mp4"]
             for n, rate in enumerate(args.fps_list.split(",")):
                 spec: dict[str, object] = {"workflowId": "bench-wf"}
@@ -75,18 +69,9 @@ def main() -> None:
                     "jobInput": {"batchId": "videos"},
                     "processingSpecification": spec,
                 }
-                stop, rss = threading.Event(), []
-                sampler = threading.Thread(target=_peak, args=(srv.proc.pid, stop, rss))
-                sampler.start()
-                t0 = time.perf_counter()
-                job = c.start_batch_job(definition, f"video-{n}")
-                job = c.wait_batch_job(job["JobId"], timeout=7200, poll=0.5)
-                seconds = time.perf_counter() - t0
-                stop.set()
-                sampler.join()
-                assert job["Status"] == "SUCCEEDED", job
+                job, seconds, peak = timed_job(c, srv.proc.pid, definition, f"video-{n}")
                 frames = sum(t["processed"] for t in job["Tasks"].values())
-                rows.append((rate, frames, frames / seconds, args.seconds / seconds, max(rss)))
+                rows.append((rate, frames, frames / seconds, args.seconds / seconds, peak))
     finally:
         srv.stop()
     print(f"video: {args.seconds} s, {SIDE}x{SIDE}, {FPS} fps, H.264 ({video.stat().st_size / 1e6:.1f} MB)")

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from anomalens import samples
+from helpers.cli import cli
 from helpers.server import ServerProcess
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "mpdd" / "metal_plate"
-
-
-def cli(server: ServerProcess, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, ANOMALENS_URL=server.url, COLUMNS="200")
-    done = subprocess.run(
-        [sys.executable, "-m", "anomalens", *args], capture_output=True, text=True, env=env, timeout=900
-    )
-    assert (done.returncode == 0) == ok, done.stdout + done.stderr
-    return done
 
 
 def test_projects_table_json_and_error_exit(server: ServerProcess) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -14,6 +13,7 @@ import pytest
 
 from anomalens import samples
 from helpers.batch import WORKFLOW, wait_job, wait_shards
+from helpers.cli import cli
 from helpers.images import TEN_BYTES
 from helpers.rf_cli import install_cli
 from helpers.server import ServerProcess, free_port
@@ -199,25 +199,19 @@ def test_abort_and_restart_with_overrides(rf_cloud, staging_server: ServerProces
 
 
 def test_anomalens_cli_batch_commands(staging_server: ServerProcess, workflow: str, tmp_path: Path) -> None:
-    env = dict(os.environ, ANOMALENS_URL=staging_server.url, COLUMNS="200")
-
-    def cli(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "anomalens", "--json", *args], capture_output=True, text=True, env=env, timeout=600
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
+    def run(*args: str) -> str:
+        return cli(staging_server, "--json", *args).stdout
 
     src = tmp_path / "imgs"
     src.mkdir()
     for i in range(4):
         (src / f"c{i}.png").write_bytes(samples.make_image(9100 + i, "stain" if i == 3 else None))
     (src / "tiny.png").write_bytes(TEN_BYTES)
-    created = json.loads(cli("batches", "create", "cli-native", "--images-dir", str(src)))
+    created = json.loads(run("batches", "create", "cli-native", "--images-dir", str(src)))
     assert created["Accepted"] == 4 and created["Rejected"][0]["File"] == "tiny.png"
-    job = json.loads(cli("batch-jobs", "start", "cli-native", workflow, "--job-id", "cli-native-1", "--wait"))
+    job = json.loads(run("batch-jobs", "start", "cli-native", workflow, "--job-id", "cli-native-1", "--wait"))
     assert job["Status"] == "SUCCEEDED"
-    exported = json.loads(cli("batches", "export", job["OutputBatch"], str(tmp_path / "out")))
+    exported = json.loads(run("batches", "export", job["OutputBatch"], str(tmp_path / "out")))
     assert exported["Exported"] == 1
     lines = [json.loads(x) for x in next((tmp_path / "out").glob("results-*.jsonl")).read_text().splitlines()]
     assert sorted((x["file_name"], x["is_anomalous"]) for x in lines) == [
@@ -226,7 +220,7 @@ def test_anomalens_cli_batch_commands(staging_server: ServerProcess, workflow: s
         ("c2.png", False),
         ("c3.png", True),
     ]
-    assert any(e["Type"] == "task-finished" for e in json.loads(cli("batch-jobs", "logs", "cli-native-1")))
+    assert any(e["Type"] == "task-finished" for e in json.loads(run("batch-jobs", "logs", "cli-native-1")))
 
 
 def test_real_client_with_an_api_key_uses_signed_links(tmp_path: Path) -> None:

@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from helpers.batch import wait_job, wait_shards
+from helpers.cli import cli
 from helpers.server import ServerProcess
 from helpers.videos import make_video, not_a_video, video_bytes
 
@@ -129,23 +127,17 @@ def test_real_client_stages_and_processes_videos(
 
 
 def test_anomalens_cli_stages_and_runs_videos(staging_server: ServerProcess, workflow: str, tmp_path: Path) -> None:
-    env = dict(os.environ, ANOMALENS_URL=staging_server.url, COLUMNS="200")
-
-    def cli(*args: str) -> dict:
-        done = subprocess.run(
-            [sys.executable, "-m", "anomalens", "--json", *args], capture_output=True, text=True, env=env, timeout=600
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return dict(json.loads(done.stdout))
+    def run(*args: str) -> dict:
+        return dict(json.loads(cli(staging_server, "--json", *args).stdout))
 
     src = tmp_path / "v"
     src.mkdir()
     make_video(src / "belt.mp4", frames=20, defective=range(10, 20))
     (src / "bad.mov").write_bytes(b"\x00" * 100)
-    created = cli("batches", "create", "cli-vids", "--videos-dir", str(src))
+    created = run("batches", "create", "cli-vids", "--videos-dir", str(src))
     assert created["Accepted"] == 1 and created["Rejected"][0]["File"] == "bad.mov"
-    job = cli("batch-jobs", "start", "cli-vids", workflow, "--job-id", "cli-vid-1", "--max-video-fps", "1", "--wait")
+    job = run("batch-jobs", "start", "cli-vids", workflow, "--job-id", "cli-vid-1", "--max-video-fps", "1", "--wait")
     assert job["Status"] == "SUCCEEDED"
-    cli("batches", "export", job["OutputBatch"], str(tmp_path / "out"))
+    run("batches", "export", job["OutputBatch"], str(tmp_path / "out"))
     lines = [json.loads(x) for x in next((tmp_path / "out").glob("results-*.jsonl")).read_text().splitlines()]
     assert [(x["frame_number"], x["is_anomalous"]) for x in lines] == [(0, False), (10, True)]
