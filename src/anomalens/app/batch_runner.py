@@ -229,26 +229,26 @@ class BatchRunHandler:
         fps = staging.max_video_fps(max_fps)
         for page in self._pages(batch_id, shard_id):
             for f in page:
-                pending: deque[tuple[dict[str, Any], Future[workflow_exec.Outcome]]] = deque()
-                try:
-                    with self.p.blobs.open(f.blob_key) as handle:
-                        for frame in vision.sample_frames(handle, fps):
-                            record = {
-                                "file_name": f.name,
-                                "frame_number": frame.index,
-                                "frame_timestamp": frame.timestamp_s,
-                            }
-                            pending.append(
-                                (record, pool.submit(workflow_exec.process_frame, f.name, frame.image, image_input))
-                            )
-                            while len(pending) >= FRAMES_IN_FLIGHT:
-                                record, future = pending.popleft()
-                                yield record, future.result()
-                except vision.VideoDecodeError as exc:
-                    yield from ((r, fut.result()) for r, fut in pending)
-                    yield {"file_name": f.name}, (f.name, None, {}, f"VideoDecodeError: {exc}")
-                    continue
-                yield from ((r, fut.result()) for r, fut in pending)
+                yield from self._video_outcomes(f, pool, image_input, fps)
+
+    def _video_outcomes(
+        self, f: StagingFileRow, pool: ProcessPoolExecutor, image_input: str, fps: float | None
+    ) -> Iterator[tuple[dict[str, Any], workflow_exec.Outcome]]:
+        """Outcomes of one video's sampled frames, in order, with a bounded window in the pool."""
+        pending: deque[tuple[dict[str, Any], Future[workflow_exec.Outcome]]] = deque()
+        try:
+            with self.p.blobs.open(f.blob_key) as handle:
+                for frame in vision.sample_frames(handle, fps):
+                    record = {"file_name": f.name, "frame_number": frame.index, "frame_timestamp": frame.timestamp_s}
+                    pending.append((record, pool.submit(workflow_exec.process_frame, f.name, frame.image, image_input)))
+                    if len(pending) >= FRAMES_IN_FLIGHT:
+                        record, future = pending.popleft()
+                        yield record, future.result()
+        except vision.VideoDecodeError as exc:
+            yield from ((r, fut.result()) for r, fut in pending)
+            yield {"file_name": f.name}, (f.name, None, {}, f"VideoDecodeError: {exc}")
+            return
+        yield from ((r, fut.result()) for r, fut in pending)
 
     def _commit(
         self,
