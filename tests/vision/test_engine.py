@@ -45,6 +45,10 @@ def test_artifact_is_self_contained(artifact: vision.ModelArtifact) -> None:
     meta = artifact.meta
     assert meta["backbone"] == "efficientnet-lite0" and meta["calibration"]["rule"] == "held-out-normals"
     assert meta["input"]["height"] == meta["input"]["width"] == 256
+    blend = meta["blend"]
+    assert blend["chosen_by"] == "synthetic anomalies" and meta["training"]["synthetic_anomalies"] >= 32
+    assert blend["patchcore_share_in_score"] in (0.0, 0.25, 0.5, 0.75, 1.0) and 0.5 < blend["image_auroc"] <= 1.0
+    assert meta["calibration"]["map_threshold"] > 0
 
 
 def test_onnx_agrees_with_torch(artifact: vision.ModelArtifact, tmp_path: Path) -> None:
@@ -78,6 +82,7 @@ def test_validation_with_anomalies_picks_f1_threshold(tmp_path: Path) -> None:
     assert (
         art.meta["algorithm"] in ("ensemble", "patchcore", "padim") and art.meta["training"]["validation_auroc"] == 1.0
     )
+    assert art.meta["blend"]["chosen_by"] == "validation" and art.meta["blend"]["image_auroc"] == 1.0
     test = [vision.LabeledImage(_img(5000 + i), False, key=f"n{i}") for i in range(5)]
     test += [vision.LabeledImage(_img(5100 + i, "stain"), True, key=f"a{i}") for i in range(5)]
     ev = vision.evaluate(vision.load(art.path), test)

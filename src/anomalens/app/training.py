@@ -187,6 +187,7 @@ class TrainingHandler:
             row.evaluation_end = now
             row.details = dict(row.details) | {
                 "algorithm": meta.get("algorithm"),
+                "blend": meta.get("blend"),
                 "backbone": meta.get("backbone"),
                 "threshold": evaluation.threshold,
                 "image_auroc": evaluation.image_auroc,

@@ -7,6 +7,9 @@ whole normal feature distribution.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import numpy as np
 
 PROJECTION_DIMS = 32
@@ -18,22 +21,33 @@ def memory_size(n_patches: int, ratio: float, low: int, high: int) -> int:
     return int(min(n_patches, max(low, min(high, round(n_patches * ratio)))))
 
 
-def greedy_coreset(features: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """Indices (into ``features``) of a k-center greedy coreset of size ``k``."""
+def greedy_coreset(rows: Callable[[np.ndarray], np.ndarray], n: int, k: int, seed: int) -> np.ndarray:
+    """Indices of a k-center greedy coreset of size ``k`` among ``n`` feature rows.
+
+    ``rows(indices)`` returns those rows as a len(indices) x C array, so callers need not
+    materialise all ``n`` rows.
+    """
     rng = np.random.default_rng(seed)
-    n = features.shape[0]
     pool = np.sort(rng.choice(n, size=min(n, MAX_CANDIDATES), replace=False))
     if k >= pool.size:
         return pool
-    proj = rng.normal(size=(features.shape[1], PROJECTION_DIMS)).astype(np.float32) / np.sqrt(PROJECTION_DIMS)
-    z = features[pool] @ proj
-    sq = np.einsum("ij,ij->i", z, z)
+    candidates = rows(pool).astype(np.float32, copy=False)
+    # A Python-float divisor keeps the projection float32 (a numpy float64 scalar would make the
+    # whole greedy pass float64, twice the memory traffic, under NumPy 2 promotion rules).
+    scale = 1.0 / math.sqrt(PROJECTION_DIMS)
+    proj = rng.normal(size=(candidates.shape[1], PROJECTION_DIMS)).astype(np.float32) * scale
+    z = candidates @ proj
+    half_sq = 0.5 * np.einsum("ij,ij->i", z, z)
     chosen = np.empty(k, dtype=np.int64)
     current = int(rng.integers(pool.size))
     min_d = np.full(pool.size, np.inf, dtype=np.float32)
+    d = np.empty_like(min_d)
     for i in range(k):
         chosen[i] = current
-        d = sq - 2.0 * (z @ z[current]) + sq[current]
+        # Half the squared distance to the newest centre, |z|²/2 - z·c + |c|²/2, in preallocated buffers.
+        np.dot(z, z[current], out=d)
+        np.subtract(half_sq, d, out=d)
+        d += half_sq[current]
         np.minimum(min_d, d, out=min_d)
-        current = int(np.argmax(min_d))
+        current = int(min_d.argmax())
     return pool[chosen]

@@ -36,6 +36,22 @@ def ranking(labels: np.ndarray, scores: np.ndarray) -> tuple[float | None, float
     return float(roc_auc_score(labels, scores)), float(average_precision_score(labels, scores))
 
 
+def rank_auroc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """AUROC from average ranks (Mann-Whitney U) in plain numpy; 0.5 when a class is missing.
+
+    Training uses it to compare candidate blends without importing scikit-learn.
+    """
+    truth = np.asarray(labels).astype(bool).ravel()
+    n_pos, n_neg = int(truth.sum()), int((~truth).sum())
+    if not n_pos or not n_neg:
+        return 0.5
+    _, inverse, counts = np.unique(np.asarray(scores).ravel(), return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    average_rank = ends - (counts - 1) / 2.0  # 1-based average rank of each distinct value
+    pos_ranks = float(average_rank[inverse][truth].sum())
+    return (pos_ranks - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+
+
 def pixel_auroc(masks: list[np.ndarray], maps: list[np.ndarray], seed: int = 0) -> float | None:
     """AUROC over pixels (evenly subsampled above MAX_PIXELS)."""
     truth = np.concatenate([m.ravel() for m in masks])

@@ -60,11 +60,16 @@ class PatchCoreScorer(nn.Module):
         self.register_buffer("memory_sq", (memory**2).sum(dim=1))
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        """NxCxhxw → Nxhxw patch distances."""
+        """NxCxhxw → Nxhxw patch distances.
+
+        ``|q|² - 2 q·m + |m|²`` as one fused matrix product with the bank's norms as its bias, and
+        ``|q|²`` added after the minimum: one pass over the large query x memory matrix instead
+        of three (2-4x faster in torch and in ONNX Runtime).
+        """
         n, c, h, w = feats.shape
         q = feats.permute(0, 2, 3, 1).reshape(-1, c)
-        d2 = (q**2).sum(dim=1, keepdim=True) - 2 * (q @ self.memory_t) + self.memory_sq
-        nearest = d2.min(dim=1).values.clamp_min(0).sqrt()
+        partial = torch.addmm(self.memory_sq, q, self.memory_t, alpha=-2.0)
+        nearest = (partial.min(dim=1).values + (q * q).sum(dim=1)).clamp_min(0).sqrt()
         return nearest.reshape(n, h, w)
 
 
@@ -91,28 +96,48 @@ class PadimScorer(nn.Module):
         return dist.t().reshape(n, h, w)
 
 
-class EnsembleScorer(nn.Module):
-    """Average of several scorers, each standardised by its held-out normal patch scores.
+class BlendedScorer(nn.Module):
+    """Several scorers, each standardised by its held-out normal patch scores, blended twice.
 
-    Standardising puts PatchCore distances and PaDiM Mahalanobis distances on one scale, so
-    a defect that only one of them sees still stands out in the mean.
+    Standardising puts PatchCore distances and PaDiM Mahalanobis distances on one scale. The
+    image score and the anomaly map get their own blend weights because the best blend for
+    ranking images is often not the best for locating defects (magnetic tiles: PaDiM alone ranks
+    images best, the even blend maps defects best); ``selection`` chooses both.
     """
 
     centre: torch.Tensor
     scale: torch.Tensor
+    score_weights: torch.Tensor
+    map_weights: torch.Tensor
 
-    def __init__(self, members: list[nn.Module], centre: torch.Tensor, scale: torch.Tensor) -> None:
+    def __init__(
+        self,
+        members: list[nn.Module],
+        centre: torch.Tensor,
+        scale: torch.Tensor,
+        score_weights: torch.Tensor,
+        map_weights: torch.Tensor,
+    ) -> None:
         super().__init__()
         self.members = nn.ModuleList(members)
         self.register_buffer("centre", centre)
         self.register_buffer("scale", scale)
+        self.register_buffer("score_weights", score_weights)
+        self.register_buffer("map_weights", map_weights)
+        self.same_blend = bool(torch.equal(score_weights, map_weights))
 
-    def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        """NxCxhxw → Nxhxw mean standardised score."""
-        total = torch.zeros_like(feats[:, 0])
-        for i, member in enumerate(self.members):
-            total = total + (member(feats) - self.centre[i]) / self.scale[i]
-        return total / len(self.members)
+    def standardised(self, feats: torch.Tensor) -> list[torch.Tensor]:
+        """Each member's patch scores as z-scores of its held-out normal patches."""
+        return [(member(feats) - self.centre[i]) / self.scale[i] for i, member in enumerate(self.members)]
+
+    def forward(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """NxCxhxw → (Nxhxw patch scores for the image score, Nxhxw patch scores for the map)."""
+        parts = self.standardised(feats)
+        score = sum((self.score_weights[i] * p for i, p in enumerate(parts)), torch.zeros_like(parts[0]))
+        if self.same_blend:
+            return score, score
+        amap = sum((self.map_weights[i] * p for i, p in enumerate(parts)), torch.zeros_like(parts[0]))
+        return score, amap
 
 
 class AnomalyNetwork(nn.Module):
@@ -124,17 +149,41 @@ class AnomalyNetwork(nn.Module):
         super().__init__()
         self.features, self.scorer = features, scorer
         self.register_buffer("kernel", gaussian_kernel(sigma))
+        self._operators: dict[tuple[int, int], torch.Tensor] = {}
 
-    def smooth(self, amap: torch.Tensor) -> torch.Tensor:
-        """Separable Gaussian blur of an Nx1xHxW map (reflect padding)."""
-        k = self.kernel
-        r = k.numel() // 2
-        amap = F.conv2d(F.pad(amap, (r, r, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
-        return F.conv2d(F.pad(amap, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1))
+    def axis_operator(self, n_in: int, n_out: int) -> torch.Tensor:
+        """The n_out x n_in matrix that upsamples one axis (linear) and blurs it (Gaussian, reflect).
+
+        Bilinear upsampling and a separable blur are both linear and separable, so the whole map
+        tail is ``rows @ patch @ cols.T``: two small matrix products instead of a resize and two
+        large-kernel convolutions (several times faster in torch and ONNX Runtime, same values).
+        Built by pushing unit vectors through the two steps, and memoised per shape.
+        """
+        key = (n_in, n_out)
+        if key not in self._operators:
+            with torch.inference_mode(False), torch.no_grad():
+                k = self.kernel.clone()
+                r = k.numel() // 2
+                line = F.interpolate(torch.eye(n_in).unsqueeze(1), size=n_out, mode="linear", align_corners=False)
+                line = F.conv1d(F.pad(line, (r, r), mode="reflect"), k.view(1, 1, -1))
+                self._operators[key] = line[:, 0, :].t().contiguous()
+        return self._operators[key]
+
+    def upsample(self, patch: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """Nxhxw patch scores → NxHxW smoothed map at the input resolution."""
+        rows = self.axis_operator(int(patch.shape[-2]), size[0])
+        cols = self.axis_operator(int(patch.shape[-1]), size[1])
+        return torch.matmul(torch.matmul(rows, patch), cols.t())
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Nx3xHxW in [0,1] → (scores N, maps NxHxW)."""
-        patch = self.scorer(self.features(x)).unsqueeze(1)
-        amap = F.interpolate(patch, size=x.shape[-2:], mode="bilinear", align_corners=False)
-        amap = self.smooth(amap).squeeze(1)
-        return amap.flatten(1).amax(dim=1), amap
+        """Nx3xHxW in [0,1] → (scores N, maps NxHxW).
+
+        The score is the maximum of the score blend's smoothed map; the returned map is the map
+        blend's (the same map when a single scorer or one blend is used).
+        """
+        out = self.scorer(self.features(x))
+        score_patch, map_patch = out if isinstance(out, tuple) else (out, out)
+        size = (int(x.shape[-2]), int(x.shape[-1]))
+        score_map = self.upsample(score_patch, size)
+        amap = score_map if map_patch is score_patch else self.upsample(map_patch, size)
+        return score_map.flatten(1).amax(dim=1), amap

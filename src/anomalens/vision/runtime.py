@@ -50,6 +50,8 @@ class Detector:
         self.size = InputSize.from_json(self.meta["input"])
         cal = self.meta["calibration"]
         self.calibration = Calibration(float(cal["threshold"]), float(cal["spread"]), str(cal["rule"]))
+        # The map may blend the scorers differently from the score, so it has its own threshold.
+        self.map_threshold = float(cal.get("map_threshold", cal["threshold"]))
         self._session = session(path / "model.onnx", threads)
 
     @property
@@ -69,13 +71,13 @@ class Detector:
         return RawOutput(np.concatenate(scores), np.concatenate(maps), places)
 
     def predict(self, images: Sequence[np.ndarray]) -> list[Prediction]:
-        """Predictions with anomaly maps at each image's own resolution (0.5 = threshold)."""
+        """Predictions with anomaly maps at each image's own resolution (0.5 = the map's threshold)."""
         if not images:
             return []
         raw = self.run(images)
         out = []
         for img, score, amap, place in zip(images, raw.scores, raw.maps, raw.placements, strict=True):
-            normalised = np.clip(unbox_map(amap, place, img.shape[:2]) * (0.5 / self.threshold), 0.0, 1.0)
+            normalised = np.clip(unbox_map(amap, place, img.shape[:2]) * (0.5 / self.map_threshold), 0.0, 1.0)
             out.append(
                 Prediction(
                     float(score), bool(score >= self.threshold), self.calibration.confidence(float(score)), normalised

@@ -25,11 +25,20 @@ def padim_dims(channels: int, positions: int, budget: int = PADIM_BUDGET_BYTES) 
 
 
 def fit_patchcore(features: np.ndarray, seed: int, ratio: float, low: int, high: int) -> PatchCoreScorer:
-    """Memory bank = greedy coreset of all normal patches (features: NxCxhxw)."""
-    c = features.shape[1]
-    flat = np.ascontiguousarray(features.transpose(0, 2, 3, 1).reshape(-1, c))
-    idx = greedy_coreset(flat, memory_size(flat.shape[0], ratio, low, high), seed)
-    return PatchCoreScorer(torch.from_numpy(flat[idx].copy()))
+    """Memory bank = greedy coreset of all normal patches (features: NxCxhxw).
+
+    Patches are gathered as rows on demand: the coreset reads only its candidate pool and the
+    chosen rows, so the whole (N*h*w) x C matrix (110 MB for 200 images) is never copied.
+    """
+    n, _, h, w = features.shape
+
+    def rows(idx: np.ndarray) -> np.ndarray:
+        image, rest = np.divmod(idx, h * w)
+        y, x = np.divmod(rest, w)
+        return np.ascontiguousarray(features[image, :, y, x])
+
+    chosen = greedy_coreset(rows, n * h * w, memory_size(n * h * w, ratio, low, high), seed)
+    return PatchCoreScorer(torch.from_numpy(rows(chosen)))
 
 
 def fit_padim(features: np.ndarray, seed: int, dims: int | None = None) -> PadimScorer:
