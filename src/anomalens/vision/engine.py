@@ -29,7 +29,7 @@ from anomalens.vision.runtime import ARTIFACT_FORMAT, BATCH, session
 from anomalens.vision.synthetic import make_anomalies
 from anomalens.vision.types import EngineError, LabeledImage, ModelArtifact, ProgressFn, TrainConfig
 
-ENGINE_VERSION = "1.0"
+ENGINE_VERSION = "1.1"
 DEFAULTS: dict[str, Any] = {
     "long_side": 256,
     "coreset_ratio": 0.02,
