@@ -19,11 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
+import onnx.compose
+import onnxruntime as ort
 import torch
 from torch.jit._trace import TracerWarning
 
 from anomalens.vision import backbones, calibration, metrics, scorers, selection
-from anomalens.vision.network import AnomalyNetwork, BlendedScorer, PatchFeatures
+from anomalens.vision.network import AnomalyNetwork, BlendedScorer, PatchFeatures, TailAtSize
 from anomalens.vision.preprocess import InputSize, choose_input_size, fit_to_input, to_batch
 from anomalens.vision.runtime import ARTIFACT_FORMAT, BATCH, session
 from anomalens.vision.synthetic import make_anomalies
@@ -42,41 +45,51 @@ DEFAULTS: dict[str, Any] = {
 SYNTHETIC_MIN, SYNTHETIC_MAX = 32, 64
 
 
-def _export(model: torch.nn.Module, size: InputSize, path: Path) -> None:
-    """Trace the graph at the model's fixed input size (only the batch axis is dynamic).
+def _export(model: torch.nn.Module, example: torch.Tensor, inputs: str, outputs: list[str]) -> onnx.ModelProto:
+    """Trace a module to ONNX (only the batch axis is dynamic: the input size is fixed per model).
 
     The tracer warns that shapes become constants and the exporter that it is deprecated; both
-    are expected here (the input size is fixed per model; see ``runtime``), so they are silenced
-    rather than printed on every training.
+    are expected here, so they are silenced rather than printed on every training.
     """
-    dummy = torch.zeros(2, 3, size.height, size.width)
-    output_names = ["scores", "maps"] if isinstance(model, AnomalyNetwork) else ["features"]
-    with warnings.catch_warnings():
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        path = Path(tmp) / "graph.onnx"
         warnings.simplefilter("ignore", TracerWarning)
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
             model,
-            (dummy,),
-            str(path),
-            input_names=["images"],
-            output_names=output_names,
-            dynamic_axes={"images": {0: "n"}, **{o: {0: "n"} for o in output_names}},
+            (example,),
+            path,
+            input_names=[inputs],
+            output_names=outputs,
+            dynamic_axes={inputs: {0: "n"}, **{o: {0: "n"} for o in outputs}},
             opset_version=17,
             dynamo=False,
         )
+        return onnx.load(str(path))
+
+
+def _export_features(features: PatchFeatures, size: InputSize) -> onnx.ModelProto:
+    return _export(features, torch.zeros(2, 3, size.height, size.width), "images", ["features"])
+
+
+def _export_model(net: AnomalyNetwork, sets: _FeatureSets, size: InputSize, path: Path) -> None:
+    """model.onnx = the feature graph (exported once for training) joined to the exported tail."""
+    example = torch.zeros(2, *sets.train.shape[1:])
+    tail = _export(TailAtSize(net, (size.height, size.width)), example, "features", ["scores", "maps"])
+    tail = onnx.compose.add_prefix(tail, "tail/", rename_inputs=False, rename_outputs=False)
+    onnx.save(onnx.compose.merge_models(sets.graph, tail, io_map=[("features", "features")]), str(path))
 
 
 def _features(
     images: Sequence[np.ndarray],
     size: InputSize,
-    onnx_path: Path,
+    sess: ort.InferenceSession,
     progress: ProgressFn | None,
     span: tuple[float, float],
 ) -> np.ndarray:
     if not images:
         return np.zeros((0, 1, 1, 1), dtype=np.float32)
-    sess = session(onnx_path, threads=torch.get_num_threads())
     out: np.ndarray | None = None
     for start in range(0, len(images), BATCH):
         batch, _ = to_batch(list(images[start : start + BATCH]), size)
@@ -157,6 +170,7 @@ class _FeatureSets:
     anomalous: np.ndarray
     synthetic: np.ndarray
     synthetic_masks: np.ndarray
+    graph: onnx.ModelProto  # the feature graph, reused as the head of model.onnx
 
 
 def _synthetic_count(normals: int) -> int:
@@ -173,20 +187,16 @@ def _extract(
     seed: int,
     progress: ProgressFn | None,
 ) -> _FeatureSets:
-    synthetic = (
-        make_anomalies([fit_to_input(img, size)[0] for img in normals], _synthetic_count(len(normals)), seed)
-        if blend
-        else []
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        feat_onnx = Path(tmp) / "features.onnx"
-        _export(features, size, feat_onnx)
-        train_f = _features(fit_imgs, size, feat_onnx, progress, (0.05, 0.6))
-        normal_f = _features(normals, size, feat_onnx, None, (0, 0))
-        anom_f = _features(anomalous, size, feat_onnx, None, (0, 0))
-        syn_f = _features([a.image for a in synthetic], size, feat_onnx, None, (0, 0))
+    normals = [fit_to_input(img, size)[0] for img in normals]  # resized once, for features and synthesis
+    synthetic = make_anomalies(normals, _synthetic_count(len(normals)), seed) if blend else []
+    graph = _export_features(features, size)
+    sess = session(graph.SerializeToString(), threads=torch.get_num_threads())
+    train_f = _features(fit_imgs, size, sess, progress, (0.05, 0.6))
+    normal_f = _features(normals, size, sess, None, (0, 0))
+    anom_f = _features(anomalous, size, sess, None, (0, 0))
+    syn_f = _features([a.image for a in synthetic], size, sess, None, (0, 0))
     masks = np.stack([a.mask for a in synthetic]) if synthetic else np.zeros((0, size.height, size.width), bool)
-    return _FeatureSets(train_f, normal_f, anom_f, syn_f, masks)
+    return _FeatureSets(train_f, normal_f, anom_f, syn_f, masks, graph)
 
 
 def fit(
@@ -236,7 +246,7 @@ def fit(
     if progress:
         progress(0.85, f"Exporting {chosen} to ONNX")
     out_dir.mkdir(parents=True, exist_ok=True)
-    _export(net.eval(), size, out_dir / "model.onnx")
+    _export_model(net.eval(), sets, size, out_dir / "model.onnx")
     _save_arrays(net, out_dir)
     meta = {
         "format": ARTIFACT_FORMAT,

@@ -175,15 +175,34 @@ class AnomalyNetwork(nn.Module):
         cols = self.axis_operator(int(patch.shape[-1]), size[1])
         return torch.matmul(torch.matmul(rows, patch), cols.t())
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Nx3xHxW in [0,1] → (scores N, maps NxHxW).
+    def tail(self, feats: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Patch features → (scores N, maps NxHxW) at input size ``size``.
 
         The score is the maximum of the score blend's smoothed map; the returned map is the map
         blend's (the same map when a single scorer or one blend is used).
         """
-        out = self.scorer(self.features(x))
+        out = self.scorer(feats)
         score_patch, map_patch = out if isinstance(out, tuple) else (out, out)
-        size = (int(x.shape[-2]), int(x.shape[-1]))
         score_map = self.upsample(score_patch, size)
         amap = score_map if map_patch is score_patch else self.upsample(map_patch, size)
         return score_map.flatten(1).amax(dim=1), amap
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Nx3xHxW in [0,1] → (scores N, maps NxHxW)."""
+        return self.tail(self.features(x), (int(x.shape[-2]), int(x.shape[-1])))
+
+
+class TailAtSize(nn.Module):
+    """An AnomalyNetwork's tail for one input size, exported on its own.
+
+    Training joins it to the feature graph it already exported, instead of tracing the backbone
+    a second time (that cost ~0.4 s of every training).
+    """
+
+    def __init__(self, net: AnomalyNetwork, size: tuple[int, int]) -> None:
+        super().__init__()
+        self.net, self.size = net, size
+
+    def forward(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """NxCxhxw patch features → (scores N, maps NxHxW)."""
+        return self.net.tail(feats, self.size)

@@ -28,13 +28,14 @@ class RawOutput:
     placements: list[Placement]
 
 
-def session(path: Path, threads: int) -> ort.InferenceSession:
-    """An ONNX Runtime CPU session with a fixed thread count."""
+def session(model: Path | bytes, threads: int) -> ort.InferenceSession:
+    """An ONNX Runtime CPU session with a fixed thread count (from a file or serialised model)."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    source = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
 
 
 class Detector:
