@@ -285,9 +285,13 @@ def fit(
 def _fit_members(
     train_f: np.ndarray, config: TrainConfig, opts: dict[str, Any], blend_wanted: bool
 ) -> dict[str, torch.nn.Module]:
-    wanted = ["patchcore", "padim"] if blend_wanted else [config.algorithm]
-    if config.algorithm in ("auto", "ensemble") and not blend_wanted:
+    """The scorers to fit: both for a blend; PatchCore alone when too few images for one; else the one asked for."""
+    if blend_wanted:
+        wanted = ["patchcore", "padim"]  # this order: blend weights are PatchCore's share
+    elif config.algorithm in ("auto", "ensemble"):
         wanted = ["patchcore"]
+    else:
+        wanted = [config.algorithm]
     out: dict[str, torch.nn.Module] = {}
     for name in wanted:
         if name == "patchcore":
