@@ -8,6 +8,8 @@ runtime only resizes images in and maps out. Two scorers share the feature path:
 
 * PatchCore: distance of each patch to its nearest neighbour in a coreset memory bank.
 * PaDiM: Mahalanobis distance of each patch to a Gaussian fitted at its own position.
+
+``BlendedScorer`` mixes the two, with one blend for the image score and one for the map.
 """
 
 from __future__ import annotations
