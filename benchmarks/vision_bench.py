@@ -1,6 +1,6 @@
 """Vision engine benchmark on any root in the MVTec AD layout, with ONE default configuration.
 
-    .venv/bin/python benchmarks/vision_bench.py [ROOT_OR_CATEGORY ...] [--threads 2]
+    .venv/bin/python benchmarks/vision_bench.py [ROOT_OR_CATEGORY ...] [--threads 2] [--seed 0]
 
 Default: every category found under ../shared/data. Per category it prints image AUROC, pixel
 AUROC and AUPRO (where masks exist), precision/recall/F1 at the calibrated threshold (threshold
@@ -77,6 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("roots", nargs="*", type=Path, default=[SHARED])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0, help="training seed (held-out split, channels, coreset)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cats = categories(args.roots)
@@ -91,7 +92,7 @@ def main() -> None:
         train, test = load_category(cat)
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()
-            art = vision.fit(train, [], vision.TrainConfig(), Path(tmp) / "m")
+            art = vision.fit(train, [], vision.TrainConfig(seed=args.seed), Path(tmp) / "m")
             secs = time.perf_counter() - t
             det = vision.load(art.path, threads=args.threads)
             ev = vision.evaluate(det, test)
