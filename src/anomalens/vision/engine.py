@@ -122,37 +122,31 @@ def _member_patches(scorer: torch.nn.Module, feats: np.ndarray, key: str, cache:
 
 
 def _blends(net: AnomalyNetwork, feats: np.ndarray, key: str, cache: PatchCache) -> tuple[torch.Tensor, torch.Tensor]:
-    """(score patches, map patches) of a network's scorer for a feature set."""
+    """(score patches, map patches) of a network's scorer for a feature set, from cached member scores."""
     scorer = net.scorer
     if not isinstance(scorer, BlendedScorer):
         patch = _member_patches(scorer, feats, key, cache)
         return patch, patch
-    parts = [
-        (_member_patches(m, feats, key, cache) - scorer.centre[i]) / scorer.scale[i]
-        for i, m in enumerate(scorer.members)
-    ]
-    score = sum((float(scorer.score_weights[i]) * p for i, p in enumerate(parts)), torch.zeros_like(parts[0]))
-    amap = sum((float(scorer.map_weights[i]) * p for i, p in enumerate(parts)), torch.zeros_like(parts[0]))
-    return score, amap
+    return scorer.combine([_member_patches(m, feats, key, cache) for m in scorer.members])
 
 
-def _maxima(net: AnomalyNetwork, patch: torch.Tensor, size: InputSize) -> np.ndarray:
+def _maxima(
+    net: AnomalyNetwork, feats: np.ndarray, size: InputSize, key: str, cache: PatchCache
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each image's score and highest anomaly-map value (what the two thresholds are calibrated on)."""
+    if feats.shape[0] == 0:
+        return np.zeros(0), np.zeros(0)
+    score_patch, map_patch = _blends(net, feats, key, cache)
     with torch.inference_mode():
-        return net.upsample(patch, (size.height, size.width)).flatten(1).amax(dim=1).numpy().astype(np.float64)
+        score_map = net.upsample(score_patch, (size.height, size.width))
+        amap = score_map if map_patch is score_patch else net.upsample(map_patch, (size.height, size.width))
+        highest = [m.flatten(1).amax(dim=1).numpy().astype(np.float64) for m in (score_map, amap)]
+    return highest[0], highest[1]
 
 
 def _score(net: AnomalyNetwork, feats: np.ndarray, size: InputSize, key: str, cache: PatchCache) -> np.ndarray:
     """Image scores from precomputed features (the torch tail of the graph)."""
-    if feats.shape[0] == 0:
-        return np.zeros(0)
-    return _maxima(net, _blends(net, feats, key, cache)[0], size)
-
-
-def _map_maxima(net: AnomalyNetwork, feats: np.ndarray, size: InputSize, key: str, cache: PatchCache) -> np.ndarray:
-    """Each image's highest anomaly-map value (what the map's own threshold is calibrated on)."""
-    if feats.shape[0] == 0:
-        return np.zeros(0)
-    return _maxima(net, _blends(net, feats, key, cache)[1], size)
+    return _maxima(net, feats, size, key, cache)[0]
 
 
 def _split_holdout(images: Sequence[np.ndarray], share: float, seed: int) -> tuple[list[int], list[int]]:
@@ -233,16 +227,14 @@ def fit(
     cache: PatchCache = {}
     members = _fit_members(sets.train, config, opts, blend_wanted)
     chosen, net, blend = _network(members, features, sets, size, float(opts["sigma"]), cache)
-    cal = calibration.calibrate(
-        _score(net, sets.normal, size, "normal", cache), _score(net, sets.anomalous, size, "anomalous", cache)
-    )
-    map_cal = calibration.calibrate(
-        _map_maxima(net, sets.normal, size, "normal", cache), _map_maxima(net, sets.anomalous, size, "anomalous", cache)
-    )
+    normal_scores, normal_map_max = _maxima(net, sets.normal, size, "normal", cache)
+    anom_scores, anom_map_max = _maxima(net, sets.anomalous, size, "anomalous", cache)
+    cal = calibration.calibrate(normal_scores, anom_scores)
+    map_cal = calibration.calibrate(normal_map_max, anom_map_max)
     val_auroc = None
-    if sets.anomalous.shape[0] and sets.normal.shape[0]:
-        n, a = _score(net, sets.normal, size, "normal", cache), _score(net, sets.anomalous, size, "anomalous", cache)
-        val_auroc = metrics.rank_auroc(np.r_[np.zeros(n.size), np.ones(a.size)], np.r_[n, a])
+    if anom_scores.size and normal_scores.size:
+        labels = np.r_[np.zeros(normal_scores.size), np.ones(anom_scores.size)]
+        val_auroc = metrics.rank_auroc(labels, np.r_[normal_scores, anom_scores])
     if progress:
         progress(0.85, f"Exporting {chosen} to ONNX")
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -128,18 +128,22 @@ class BlendedScorer(nn.Module):
         self.register_buffer("map_weights", map_weights)
         self.same_blend = bool(torch.equal(score_weights, map_weights))
 
-    def standardised(self, feats: torch.Tensor) -> list[torch.Tensor]:
-        """Each member's patch scores as z-scores of its held-out normal patches."""
-        return [(member(feats) - self.centre[i]) / self.scale[i] for i, member in enumerate(self.members)]
+    def standardise(self, i: int, patch: torch.Tensor) -> torch.Tensor:
+        """Member ``i``'s patch scores as z-scores of its held-out normal patches."""
+        return (patch - self.centre[i]) / self.scale[i]
 
-    def forward(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """NxCxhxw → (Nxhxw patch scores for the image score, Nxhxw patch scores for the map)."""
-        parts = self.standardised(feats)
+    def combine(self, patches: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The members' raw patch scores → (score blend, map blend); training reuses it on cached scores."""
+        parts = [self.standardise(i, p) for i, p in enumerate(patches)]
         score = sum((self.score_weights[i] * p for i, p in enumerate(parts)), torch.zeros_like(parts[0]))
         if self.same_blend:
             return score, score
         amap = sum((self.map_weights[i] * p for i, p in enumerate(parts)), torch.zeros_like(parts[0]))
         return score, amap
+
+    def forward(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """NxCxhxw → (Nxhxw patch scores for the image score, Nxhxw patch scores for the map)."""
+        return self.combine([member(feats) for member in self.members])
 
 
 class AnomalyNetwork(nn.Module):

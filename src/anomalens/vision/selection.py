@@ -58,17 +58,16 @@ def choose(
 
     ``anomalous`` holds real anomalous validation images' maps, or None when there are none.
     """
-    positives, chosen_by = (anomalous, "validation") if anomalous is not None else (synthetic, "synthetic anomalies")
+    chosen_by = "validation" if anomalous is not None else "synthetic anomalies"
+    positives = anomalous if anomalous is not None else synthetic
     labels = np.r_[np.zeros(normal[0].shape[0]), np.ones(positives[0].shape[0])]
-    image_auroc = {
-        w: rank_auroc(labels, np.r_[_mix(normal, w).max(axis=(1, 2)), _mix(positives, w).max(axis=(1, 2))])
-        for w in WEIGHTS
-    }
     s = PIXEL_STRIDE
     truth = np.r_[np.zeros(normal[0][:, ::s, ::s].size, bool), synthetic_masks[:, ::s, ::s].ravel()]
-    pixel_auroc = {
-        w: rank_auroc(truth, np.r_[_mix(normal, w)[:, ::s, ::s].ravel(), _mix(synthetic, w)[:, ::s, ::s].ravel()])
-        for w in WEIGHTS
-    }
+    image_auroc, pixel_auroc = {}, {}
+    for w in WEIGHTS:
+        normal_w, synthetic_w = _mix(normal, w), _mix(synthetic, w)  # once per weight, for both measures
+        positives_w = synthetic_w if anomalous is None else _mix(anomalous, w)
+        image_auroc[w] = rank_auroc(labels, np.r_[normal_w.max(axis=(1, 2)), positives_w.max(axis=(1, 2))])
+        pixel_auroc[w] = rank_auroc(truth, np.r_[normal_w[:, ::s, ::s].ravel(), synthetic_w[:, ::s, ::s].ravel()])
     score_w, map_w = _best(image_auroc), _best(pixel_auroc)
     return Blend(score_w, map_w, chosen_by, image_auroc[score_w], pixel_auroc[map_w])
