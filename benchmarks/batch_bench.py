@@ -23,25 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from anomalens import samples
 from anomalens.sdk import Client
+from helpers.batch import detect_workflow
 from helpers.server import ServerProcess, free_port
 
-WORKFLOW = {
-    "version": "1.0",
-    "inputs": [{"type": "WorkflowImage", "name": "image"}],
-    "steps": [
-        {
-            "type": "anomalens/detect_anomalies",
-            "name": "d",
-            "image": "$inputs.image",
-            "project": "bench",
-            "model_version": "1",
-        }
-    ],
-    "outputs": [
-        {"type": "JsonField", "name": "anomalous", "selector": "$steps.d.is_anomalous"},
-        {"type": "JsonField", "name": "confidence", "selector": "$steps.d.confidence"},
-    ],
-}
+WORKFLOW = detect_workflow("bench", "is_anomalous", "confidence")
 
 
 def _tree_rss_mb(pid: int) -> float:

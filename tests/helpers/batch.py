@@ -38,6 +38,24 @@ WORKFLOW = {
 }
 
 
+def detect_workflow(project: str, *fields: str) -> dict:
+    """A one-step workflow: model version 1 of ``project``, emitting the named detector fields."""
+    return {
+        "version": "1.0",
+        "inputs": [{"type": "WorkflowImage", "name": "image"}],
+        "steps": [
+            {
+                "type": "anomalens/detect_anomalies",
+                "name": "d",
+                "image": "$inputs.image",
+                "project": project,
+                "model_version": "1",
+            }
+        ],
+        "outputs": [{"type": "JsonField", "name": f, "selector": f"$steps.d.{f}"} for f in fields],
+    }
+
+
 def wait_shards(api: httpx.Client, batch_id: str) -> dict:
     for _ in range(300):
         batch = api.get(f"/v1/batches/{batch_id}").json()["Batch"]

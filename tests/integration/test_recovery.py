@@ -9,6 +9,7 @@ import pytest
 
 from anomalens import samples
 from anomalens.sdk import Client
+from helpers.batch import detect_workflow
 from helpers.server import ServerProcess, alive, children, free_port
 
 
@@ -90,20 +91,7 @@ def test_kill9_mid_batch_job_resumes_without_redoing_tasks(tmp_path: Path, sampl
                 if all(s["Status"] == "COMPLETED" for s in c.describe_batch("resume-in")["Shards"]):
                     break
                 time.sleep(0.1)
-            workflow = {
-                "version": "1.0",
-                "inputs": [{"type": "WorkflowImage", "name": "image"}],
-                "steps": [
-                    {
-                        "type": "anomalens/detect_anomalies",
-                        "name": "d",
-                        "image": "$inputs.image",
-                        "project": "resume",
-                        "model_version": "1",
-                    }
-                ],
-                "outputs": [{"type": "JsonField", "name": "anomalous", "selector": "$steps.d.is_anomalous"}],
-            }
+            workflow = detect_workflow("resume", "is_anomalous")
             c.save_workflow("resume-wf", workflow)
             definition = {
                 "type": "simple-image-processing-v1",
