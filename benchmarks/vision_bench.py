@@ -98,6 +98,7 @@ def main() -> None:
             ev = vision.evaluate(det, test)
             p50, ips = timing(det, [x.image for x in test])
             size = sum(f.stat().st_size for f in art.path.iterdir()) / 1e6
+            del det  # the next category trains without this one's session and threads around
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
             f"| {cat.name} | {len(train)} | {fmt(ev.image_auroc)} | {fmt(ev.pixel_auroc)} | {fmt(ev.aupro)} | "

@@ -9,18 +9,19 @@ whole graph to ``model.onnx``.
 
 from __future__ import annotations
 
+import io
 import json
-import tempfile
 import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import onnx
 import onnx.compose
+import onnx.numpy_helper
 import onnxruntime as ort
 import torch
 from torch.jit._trace import TracerWarning
@@ -32,7 +33,7 @@ from anomalens.vision.runtime import ARTIFACT_FORMAT, BATCH, session
 from anomalens.vision.synthetic import make_anomalies
 from anomalens.vision.types import EngineError, LabeledImage, ModelArtifact, ProgressFn, TrainConfig
 
-ENGINE_VERSION = "1.1"
+ENGINE_VERSION = "1.2"
 DEFAULTS: dict[str, Any] = {
     "long_side": 256,
     "coreset_ratio": 0.02,
@@ -45,28 +46,80 @@ DEFAULTS: dict[str, Any] = {
 SYNTHETIC_MIN, SYNTHETIC_MAX = 32, 64
 
 
-def _export(model: torch.nn.Module, example: torch.Tensor, inputs: str, outputs: list[str]) -> onnx.ModelProto:
+class _WeightsAsInputs(torch.nn.Module):
+    """Calls a module with its buffers passed in as arguments, so the tracer sees them as inputs.
+
+    The old exporter's shape inference walks every buffer it finds in a module (0.4 s for the
+    PaDiM inverse covariances of one model); graph inputs cost it nothing.
+    """
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        super().__init__()
+        self.module = module
+        self.names = [name for name, _ in module.named_buffers()]
+
+    def forward(self, x: torch.Tensor, *weights: torch.Tensor) -> Any:
+        # torch.func.functional_call refuses to run under the tracer, so the buffers are swapped
+        # for the inputs by hand and put back afterwards.
+        slots = []
+        for name in self.names:
+            owner, _, attr = name.rpartition(".")
+            slots.append((self.module.get_submodule(owner), attr))
+        saved = [m._buffers[a] for m, a in slots]
+        try:
+            for (m, a), weight in zip(slots, weights, strict=True):
+                m._buffers[a] = weight
+            return self.module(x)
+        finally:
+            for (m, a), kept in zip(slots, saved, strict=True):
+                m._buffers[a] = kept
+
+
+def _export(
+    model: torch.nn.Module, example: torch.Tensor, inputs: str, outputs: list[str], *, trace_weights: bool = True
+) -> onnx.ModelProto:
     """Trace a module to ONNX (only the batch axis is dynamic: the input size is fixed per model).
+
+    ``trace_weights=False`` traces the module with its weights as graph inputs and turns them
+    into initialisers afterwards (``_attach_weights``): tracing takes 0.5 s less per training,
+    and constant folding cannot turn the float16 PaDiM inverse covariances into float32 on disk
+    (ONNX Runtime folds that cast once, when it builds a session).
 
     The tracer warns that shapes become constants and the exporter that it is deprecated; both
     are expected here, so they are silenced rather than printed on every training.
     """
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        path = Path(tmp) / "graph.onnx"
+    weights = {} if trace_weights else dict(model.named_buffers())
+    traced = model if trace_weights else _WeightsAsInputs(model)
+    buffer = io.BytesIO()  # in memory: no temporary file to write and read back
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", TracerWarning)
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
-            model,
-            (example,),
-            path,
-            input_names=[inputs],
+            traced,
+            (example, *weights.values()),
+            cast(Any, buffer),  # the legacy exporter writes to file objects; its annotation names paths only
+            input_names=[inputs, *weights],
             output_names=outputs,
             dynamic_axes={inputs: {0: "n"}, **{o: {0: "n"} for o in outputs}},
             opset_version=17,
             dynamo=False,
+            do_constant_folding=trace_weights,
         )
-        return onnx.load(str(path))
+    graph = onnx.load_from_string(buffer.getvalue())
+    _attach_weights(graph, weights)
+    return graph
+
+
+def _attach_weights(model: onnx.ModelProto, weights: dict[str, torch.Tensor]) -> None:
+    """Turn weight inputs into initialisers (not inputs, so ONNX Runtime may fold them)."""
+    graph = model.graph
+    stays = [i for i in graph.input if i.name not in weights]
+    for i in graph.input:
+        if i.name in weights:
+            graph.initializer.append(onnx.numpy_helper.from_array(weights[i.name].numpy(), i.name))
+    del graph.input[:]
+    graph.input.extend(stays)
 
 
 def _export_features(features: PatchFeatures, size: InputSize) -> onnx.ModelProto:
@@ -76,7 +129,8 @@ def _export_features(features: PatchFeatures, size: InputSize) -> onnx.ModelProt
 def _export_model(net: AnomalyNetwork, sets: _FeatureSets, size: InputSize, path: Path) -> None:
     """model.onnx = the feature graph (exported once for training) joined to the exported tail."""
     example = torch.zeros(2, *sets.train.shape[1:])
-    tail = _export(TailAtSize(net, (size.height, size.width)), example, "features", ["scores", "maps"])
+    tail_at_size = TailAtSize(net, (size.height, size.width))
+    tail = _export(tail_at_size, example, "features", ["scores", "maps"], trace_weights=False)
     tail = onnx.compose.add_prefix(tail, "tail/", rename_inputs=False, rename_outputs=False)
     onnx.save(onnx.compose.merge_models(sets.graph, tail, io_map=[("features", "features")]), str(path))
 

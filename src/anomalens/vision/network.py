@@ -86,14 +86,28 @@ class PadimScorer(nn.Module):
         super().__init__()
         self.register_buffer("channels", channels)
         self.register_buffer("mean", mean)  # P x d
-        self.register_buffer("inv_cov", inv_cov)  # P x d x d
+        self.register_buffer("inv_cov", inv_cov.half())  # P x d x d, stored in half the bytes
+        self._inv_cov32: torch.Tensor | None = None
+
+    def inverse_covariances(self) -> torch.Tensor:
+        """float32 inverse covariances: cast in the graph when exported, cached in eager torch.
+
+        Exported, the cast stays a graph node over the float16 weights (the export must not fold
+        it, see ``engine._export``) and ONNX Runtime folds it once when it builds a session.
+        Eager training scores many batches, so the float32 copy is made once.
+        """
+        if torch.onnx.is_in_onnx_export():
+            return self.inv_cov.float()
+        if self._inv_cov32 is None:
+            self._inv_cov32 = self.inv_cov.float()
+        return self._inv_cov32
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         """NxCxhxw → Nxhxw Mahalanobis distances."""
         n, _, h, w = feats.shape
         x = feats.index_select(1, self.channels).flatten(2).permute(2, 0, 1)  # P x N x d
         delta = x - self.mean.unsqueeze(1)
-        m = torch.bmm(delta, self.inv_cov)
+        m = torch.bmm(delta, self.inverse_covariances())
         dist = (m * delta).sum(dim=2).clamp_min(0).sqrt()  # P x N
         return dist.t().reshape(n, h, w)
 

@@ -99,8 +99,10 @@ def fit_to_input(image: np.ndarray, size: InputSize) -> tuple[np.ndarray, Placem
 def to_batch(images: list[np.ndarray], size: InputSize) -> tuple[np.ndarray, list[Placement]]:
     """Letterbox every image into an Nx3xHxW float32 batch in [0, 1]."""
     boxed = [fit_to_input(img, size) for img in images]
-    batch = np.stack([b[0] for b in boxed]).astype(np.float32).transpose(0, 3, 1, 2) / 255.0
-    return np.ascontiguousarray(batch), [b[1] for b in boxed]
+    pixels = np.stack([b[0] for b in boxed]).transpose(0, 3, 1, 2)
+    batch = np.empty(pixels.shape, dtype=np.float32)
+    np.divide(pixels, np.float32(255.0), out=batch)  # one pass: convert, transpose and scale
+    return batch, [b[1] for b in boxed]
 
 
 def unbox_map(amap: np.ndarray, place: Placement, shape: tuple[int, int]) -> np.ndarray:
