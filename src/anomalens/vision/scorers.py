@@ -64,8 +64,8 @@ def fit_padim(features: np.ndarray, seed: int, dims: int | None = None) -> Padim
     rng = np.random.default_rng(seed)
     dims = dims or padim_dims(c, h * w)
     channels = np.sort(rng.choice(c, size=min(dims, c), replace=False))
-    picked = torch.from_numpy(features).index_select(1, torch.from_numpy(channels))  # torch copies in parallel
-    x = picked.reshape(n, channels.size, h * w).permute(2, 1, 0).contiguous()  # P x d x N
+    by_position = torch.from_numpy(features).reshape(n, c, h * w).permute(2, 1, 0)  # a view: P x C x N
+    x = by_position.index_select(1, torch.from_numpy(channels))  # one contiguous copy: P x d x N
     mean = x.mean(dim=2)  # P x d
     x -= mean[:, :, None]
     cov = torch.bmm(x, x.transpose(1, 2)) / max(1, n - 1)
