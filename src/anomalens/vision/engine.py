@@ -56,22 +56,22 @@ class _WeightsAsInputs(torch.nn.Module):
     def __init__(self, module: torch.nn.Module) -> None:
         super().__init__()
         self.module = module
-        self.names = [name for name, _ in module.named_buffers()]
+        # (owning module, attribute) of every buffer, in named_buffers() order
+        self.slots = [
+            (module.get_submodule(owner), attr)
+            for owner, _, attr in (name.rpartition(".") for name, _ in module.named_buffers())
+        ]
 
     def forward(self, x: torch.Tensor, *weights: torch.Tensor) -> Any:
         # torch.func.functional_call refuses to run under the tracer, so the buffers are swapped
         # for the inputs by hand and put back afterwards.
-        slots = []
-        for name in self.names:
-            owner, _, attr = name.rpartition(".")
-            slots.append((self.module.get_submodule(owner), attr))
-        saved = [m._buffers[a] for m, a in slots]
+        saved = [m._buffers[a] for m, a in self.slots]
         try:
-            for (m, a), weight in zip(slots, weights, strict=True):
+            for (m, a), weight in zip(self.slots, weights, strict=True):
                 m._buffers[a] = weight
             return self.module(x)
         finally:
-            for (m, a), kept in zip(slots, saved, strict=True):
+            for (m, a), kept in zip(self.slots, saved, strict=True):
                 m._buffers[a] = kept
 
 
@@ -190,17 +190,11 @@ def _maxima(
     """Each image's score and highest anomaly-map value (what the two thresholds are calibrated on)."""
     if feats.shape[0] == 0:
         return np.zeros(0), np.zeros(0)
-    score_patch, map_patch = _blends(net, feats, key, cache)
     with torch.inference_mode():
-        score_map = net.upsample(score_patch, (size.height, size.width))
-        amap = score_map if map_patch is score_patch else net.upsample(map_patch, (size.height, size.width))
+        score_patch, map_patch = _blends(net, feats, key, cache)
+        score_map, amap = net.smoothed(score_patch, map_patch, (size.height, size.width))
         highest = [m.flatten(1).amax(dim=1).numpy().astype(np.float64) for m in (score_map, amap)]
     return highest[0], highest[1]
-
-
-def _score(net: AnomalyNetwork, feats: np.ndarray, size: InputSize, key: str, cache: PatchCache) -> np.ndarray:
-    """Image scores from precomputed features (the torch tail of the graph)."""
-    return _maxima(net, feats, size, key, cache)[0]
 
 
 def _split_holdout(images: Sequence[np.ndarray], share: float, seed: int) -> tuple[list[int], list[int]]:

@@ -203,9 +203,15 @@ class AnomalyNetwork(nn.Module):
         """
         out = self.scorer(feats)
         score_patch, map_patch = out if isinstance(out, tuple) else (out, out)
-        score_map = self.upsample(score_patch, size)
-        amap = score_map if map_patch is score_patch else self.upsample(map_patch, size)
+        score_map, amap = self.smoothed(score_patch, map_patch, size)
         return score_map.flatten(1).amax(dim=1), amap
+
+    def smoothed(
+        self, score_patch: torch.Tensor, map_patch: torch.Tensor, size: tuple[int, int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(score blend, map blend) patch scores → their smoothed maps; one upsampling when they are one."""
+        score_map = self.upsample(score_patch, size)
+        return score_map, score_map if map_patch is score_patch else self.upsample(map_patch, size)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Nx3xHxW in [0,1] → (scores N, maps NxHxW)."""
