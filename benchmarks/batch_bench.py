@@ -16,6 +16,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,19 @@ def train_bench_model(c: Client, root: Path) -> None:
     c.save_workflow("bench-wf", WORKFLOW)
 
 
+@contextmanager
+def trained_bench_server(root: Path, timeout: float) -> Iterator[tuple[Client, int]]:
+    """A server under ``root/home`` with ``train_bench_model`` done: (client, server pid)."""
+    srv = ServerProcess(root / "home", free_port()).start()
+    assert srv.proc is not None
+    try:
+        with Client(srv.url, timeout=timeout) as c:
+            train_bench_model(c, root)
+            yield c, srv.proc.pid
+    finally:
+        srv.stop()
+
+
 def timed_job(
     c: Client, server_pid: int, definition: dict[str, Any], job_id: str
 ) -> tuple[dict[str, Any], float, float]:
@@ -83,33 +98,27 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="anomalens-batch-bench-"))
     images = [samples.make_image(i, "scratch" if i % 10 == 0 else None) for i in range(256)]
-    srv = ServerProcess(root / "home", free_port()).start()
-    assert srv.proc is not None
     rows = []
-    try:
-        with Client(srv.url, timeout=120) as c:
-            train_bench_model(c, root)
-            for size in (int(x) for x in args.sizes.split(",")):
-                batch = f"bench-{size}"
-                for start in range(0, size, 256):
-                    chunk = range(start, min(size, start + 256))
-                    files = [("files", (f"i{i:07d}.png", images[i % 256], "image/png")) for i in chunk]
-                    c._call("POST", f"/v1/batches/{batch}/images", files=files)
-                definition = {
-                    "type": "simple-image-processing-v1",
-                    "jobInput": {"batchId": batch},
-                    "processingSpecification": {"workflowId": "bench-wf"},
-                }
-                _, seconds, peak = timed_job(c, srv.proc.pid, definition, f"bench-{size}")
-                rows.append((size, size / seconds, peak))
-            c.start_model("bench", 1, min_units=1)
-            c.wait_model("bench", 1, until={"HOSTED"})
-            t0 = time.perf_counter()
-            for i in range(args.loop):
-                c.detect_anomalies("bench", 1, images[i % 256])
-            loop_rate = args.loop / (time.perf_counter() - t0)
-    finally:
-        srv.stop()
+    with trained_bench_server(root, timeout=120) as (c, pid):
+        for size in (int(x) for x in args.sizes.split(",")):
+            batch = f"bench-{size}"
+            for start in range(0, size, 256):
+                chunk = range(start, min(size, start + 256))
+                files = [("files", (f"i{i:07d}.png", images[i % 256], "image/png")) for i in chunk]
+                c._call("POST", f"/v1/batches/{batch}/images", files=files)
+            definition = {
+                "type": "simple-image-processing-v1",
+                "jobInput": {"batchId": batch},
+                "processingSpecification": {"workflowId": "bench-wf"},
+            }
+            _, seconds, peak = timed_job(c, pid, definition, f"bench-{size}")
+            rows.append((size, size / seconds, peak))
+        c.start_model("bench", 1, min_units=1)
+        c.wait_model("bench", 1, until={"HOSTED"})
+        t0 = time.perf_counter()
+        for i in range(args.loop):
+            c.detect_anomalies("bench", 1, images[i % 256])
+        loop_rate = args.loop / (time.perf_counter() - t0)
     print("| staged images | batch job img/s | peak RSS server+workers MB |")
     print("|---|---|---|")
     for size, rate, peak in rows:

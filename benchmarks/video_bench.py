@@ -22,9 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from anomalens import samples, vision
-from anomalens.sdk import Client
-from batch_bench import timed_job, train_bench_model
-from helpers.server import ServerProcess, free_port
+from batch_bench import timed_job, trained_bench_server
 
 FPS = 30
 SIDE = 720
@@ -53,27 +51,21 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="anomalens-video-bench-"))
     video = encode(root / "line.mp4", args.seconds)
-    srv = ServerProcess(root / "home", free_port()).start()
-    assert srv.proc is not None
     rows = []
-    try:
-        with Client(srv.url, timeout=600) as c:
-            train_bench_model(c, root)
-            assert c.upload_videos("videos", [video])["Accepted"] == ["line.mp4"]
-            for n, rate in enumerate(args.fps_list.split(",")):
-                spec: dict[str, object] = {"workflowId": "bench-wf"}
-                if rate != "all":
-                    spec["maxVideoFPS"] = float(rate)
-                definition = {
-                    "type": "simple-video-processing-v1",
-                    "jobInput": {"batchId": "videos"},
-                    "processingSpecification": spec,
-                }
-                job, seconds, peak = timed_job(c, srv.proc.pid, definition, f"video-{n}")
-                frames = sum(t["processed"] for t in job["Tasks"].values())
-                rows.append((rate, frames, frames / seconds, args.seconds / seconds, peak))
-    finally:
-        srv.stop()
+    with trained_bench_server(root, timeout=600) as (c, pid):
+        assert c.upload_videos("videos", [video])["Accepted"] == ["line.mp4"]
+        for n, rate in enumerate(args.fps_list.split(",")):
+            spec: dict[str, object] = {"workflowId": "bench-wf"}
+            if rate != "all":
+                spec["maxVideoFPS"] = float(rate)
+            definition = {
+                "type": "simple-video-processing-v1",
+                "jobInput": {"batchId": "videos"},
+                "processingSpecification": spec,
+            }
+            job, seconds, peak = timed_job(c, pid, definition, f"video-{n}")
+            frames = sum(t["processed"] for t in job["Tasks"].values())
+            rows.append((rate, frames, frames / seconds, args.seconds / seconds, peak))
     print(f"video: {args.seconds} s, {SIDE}x{SIDE}, {FPS} fps, H.264 ({video.stat().st_size / 1e6:.1f} MB)")
     print("| maxVideoFPS | frames processed | frames/s | video s per wall s | peak RSS server+workers MB |")
     print("|---|---|---|---|---|")

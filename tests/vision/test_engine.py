@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from anomalens import samples, vision
-from anomalens.vision import calibration
+from anomalens.vision import calibration, selection
 from anomalens.vision.engine import _maxima
 from anomalens.vision.network import AnomalyNetwork
 
@@ -47,7 +47,7 @@ def test_artifact_is_self_contained(artifact: vision.ModelArtifact) -> None:
     assert meta["input"]["height"] == meta["input"]["width"] == 256
     blend = meta["blend"]
     assert blend["chosen_by"] == "synthetic anomalies" and meta["training"]["synthetic_anomalies"] >= 32
-    assert blend["patchcore_share_in_score"] in (0.0, 0.25, 0.5, 0.75, 1.0) and 0.5 < blend["image_auroc"] <= 1.0
+    assert blend["patchcore_share_in_score"] in selection.WEIGHTS and 0.5 < blend["image_auroc"] <= 1.0
     assert meta["calibration"]["map_threshold"] > 0
 
 
