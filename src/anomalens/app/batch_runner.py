@@ -30,6 +30,8 @@ from anomalens.app import notifications, workflow_exec
 from anomalens.app.artifacts import trained_artifact
 from anomalens.app.batch_jobs import RUN_JOB, TERMINAL, VIDEO_JOB, find_job, log
 from anomalens.app.context import Platform
+from anomalens.app.staged_files import file_row
+from anomalens.app.staging_sources import batch_ttl
 from anomalens.domain import staging
 from anomalens.jobs.worker import JobContext
 from anomalens.store.batch_rows import BatchJobRow, WorkflowRow
@@ -288,13 +290,7 @@ class BatchRunHandler:
     def _store(self, batch_id: str, name: str, data: bytes, content_type: str) -> dict[str, Any]:
         key = f"staging/{batch_id}/outputs/{name}"
         self.p.blobs.put_bytes(key, data)
-        return {
-            "name": name,
-            "blob_key": key,
-            "content_type": content_type,
-            "size": len(data),
-            "created_at": time.time(),
-        }
+        return file_row(name, key, content_type, len(data))
 
     def _add_output(self, s: Session, job: BatchJobRow, shard_id: str, files: list[dict[str, Any]]) -> None:
         repo = StagingRepository(s)
@@ -303,7 +299,7 @@ class BatchRunHandler:
             f"Output of {job.job_id}",
             "results",
             "simple-batch",
-            self.p.settings.staging_ttl_days * 86400,
+            batch_ttl(self.p),
         )
         existing = repo.existing_names(batch, [f["name"] for f in files])
         repo.add_files(batch, [f | {"shard_id": shard_id} for f in files if f["name"] not in existing])

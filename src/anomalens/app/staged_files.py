@@ -24,7 +24,8 @@ def _content_key(batch_id: str, digest: str) -> str:
     return f"staging/{batch_id}/{digest[:2]}/{digest}"
 
 
-def _row(name: str, key: str, content_type: str, size: int) -> dict[str, Any]:
+def file_row(name: str, key: str, content_type: str, size: int) -> dict[str, Any]:
+    """The staging-file record of a stored blob (staged inputs and job outputs alike)."""
     return {"name": name, "blob_key": key, "content_type": content_type, "size": size, "created_at": time.time()}
 
 
@@ -49,7 +50,7 @@ def store_file(p: Platform, batch_id: str, name: str, data: bytes) -> dict[str, 
     key = _content_key(batch_id, hashlib.sha256(data).hexdigest())
     if not p.blobs.exists(key):
         p.blobs.put_bytes(key, data)
-    return _row(name, key, content_type, len(data))
+    return file_row(name, key, content_type, len(data))
 
 
 def check_video(name: str, source: IO[bytes]) -> tuple[str, int]:
@@ -81,4 +82,4 @@ def store_video(p: Platform, batch_id: str, name: str, source: IO[bytes]) -> dic
     key = _content_key(batch_id, digest.hexdigest())
     if not p.blobs.exists(key):
         p.blobs.put_file(key, source)
-    return _row(name, key, content_type, size)
+    return file_row(name, key, content_type, size)
