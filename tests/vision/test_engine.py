@@ -62,7 +62,7 @@ def test_onnx_agrees_with_torch(artifact: vision.ModelArtifact, tmp_path: Path) 
     from anomalens.vision.network import PatchFeatures
     from anomalens.vision.preprocess import InputSize, to_batch
 
-    size = InputSize(256, 256)
+    size = InputSize.from_json(art.meta["input"])
     memory = np.load(art.path / "scorer.npz")["memory_t"].T
     net = AnomalyNetwork(
         PatchFeatures(backbones.build("efficientnet-lite0")[0]),

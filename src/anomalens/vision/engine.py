@@ -33,7 +33,7 @@ from anomalens.vision.runtime import ARTIFACT_FORMAT, BATCH, session
 from anomalens.vision.synthetic import make_anomalies
 from anomalens.vision.types import EngineError, LabeledImage, ModelArtifact, ProgressFn, TrainConfig
 
-ENGINE_VERSION = "1.2"
+ENGINE_VERSION = "1.3"
 DEFAULTS: dict[str, Any] = {
     "long_side": 256,
     "coreset_ratio": 0.02,
@@ -294,7 +294,7 @@ def fit(
         "algorithm": chosen,
         "backbone": config.backbone,
         "feature_taps": list(spec.taps),
-        "input": size.to_json() | {"resize": "rotate-to-orientation, then bilinear to input size"},
+        "input": size.to_json() | {"resize": "rotate to the input's orientation, then bilinear (Pillow, reducing_gap)"},
         "normalisation": {"mean": 127 / 255, "std": 128 / 255, "scale": "0-1"},
         "calibration": {
             "threshold": cal.threshold,
