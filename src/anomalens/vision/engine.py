@@ -27,7 +27,7 @@ import torch
 from torch.jit._trace import TracerWarning
 
 from anomalens.vision import backbones, calibration, metrics, scorers, selection
-from anomalens.vision.network import AnomalyNetwork, BlendedScorer, PatchFeatures, TailAtSize
+from anomalens.vision.network import AnomalyNetwork, BlendedScorer, PatchFeatures, TailAtSize, standardise
 from anomalens.vision.preprocess import InputSize, choose_input_size, fit_to_input, to_batch
 from anomalens.vision.runtime import ARTIFACT_FORMAT, BATCH, session
 from anomalens.vision.synthetic import make_anomalies
@@ -366,7 +366,9 @@ def _network(
 
     def smoothed(feats: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
         with torch.inference_mode():
-            patches = [(_member_patches(m, feats, key, cache) - centre[i]) / scale[i] for i, m in enumerate(ordered)]
+            patches = [
+                standardise(_member_patches(m, feats, key, cache), centre[i], scale[i]) for i, m in enumerate(ordered)
+            ]
             maps = [tail.upsample(p, (size.height, size.width)).numpy() for p in patches]
         return maps[0], maps[1]
 

@@ -112,6 +112,14 @@ class PadimScorer(nn.Module):
         return dist.t().reshape(n, h, w)
 
 
+def standardise(patch: torch.Tensor, centre: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """A member's patch scores as z-scores of its held-out normal patches (the blend's common scale).
+
+    Training applies it before the blend weights exist (to choose them), the graph after.
+    """
+    return (patch - centre) / scale
+
+
 class BlendedScorer(nn.Module):
     """Several scorers, each standardised by its held-out normal patch scores, blended twice.
 
@@ -142,13 +150,9 @@ class BlendedScorer(nn.Module):
         self.register_buffer("map_weights", map_weights)
         self.same_blend = bool(torch.equal(score_weights, map_weights))
 
-    def standardise(self, i: int, patch: torch.Tensor) -> torch.Tensor:
-        """Member ``i``'s patch scores as z-scores of its held-out normal patches."""
-        return (patch - self.centre[i]) / self.scale[i]
-
     def combine(self, patches: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """The members' raw patch scores → (score blend, map blend); training reuses it on cached scores."""
-        parts = [self.standardise(i, p) for i, p in enumerate(patches)]
+        parts = [standardise(p, self.centre[i], self.scale[i]) for i, p in enumerate(patches)]
         score = sum((self.score_weights[i] * p for i, p in enumerate(parts)), torch.zeros_like(parts[0]))
         if self.same_blend:
             return score, score
