@@ -78,7 +78,9 @@ class Detector:
         raw = self.run(images)
         out = []
         for img, score, amap, place in zip(images, raw.scores, raw.maps, raw.placements, strict=True):
-            normalised = np.clip(unbox_map(amap, place, img.shape[:2]) * (0.5 / self.map_threshold), 0.0, 1.0)
+            # one new array, clipped in place: a 12-megapixel map is 48 MB per pass
+            normalised = np.multiply(unbox_map(amap, place, img.shape[:2]), np.float32(0.5 / self.map_threshold))
+            np.clip(normalised, 0.0, 1.0, out=normalised)
             out.append(
                 Prediction(
                     float(score), bool(score >= self.threshold), self.calibration.confidence(float(score)), normalised
