@@ -97,6 +97,19 @@ def test_threshold_rules() -> None:
     assert 3.0 < f1.threshold < 5.0
 
 
+def test_held_out_outliers_do_not_set_the_threshold() -> None:
+    """Two held-out normals that score like defects must not lift the threshold over real defects."""
+    bulk = np.random.default_rng(0).normal(6.0, 0.5, 112)
+    clean = calibration.from_normals(bulk)
+    assert clean.threshold == pytest.approx(np.quantile(bulk, 0.99))  # no outliers: the percentile
+    polluted = calibration.from_normals(np.r_[bulk, 14.0, 15.0])
+    assert bulk.max() < polluted.threshold < 6.0 + 5 * 0.5 * 1.2  # the bulk's edge, not the outliers'
+    defects = np.array([9.0, 10.0, 11.0])  # score between the bulk and the outliers
+    assert (defects >= polluted.threshold).all()
+    few = np.r_[bulk[:17], 14.0, 15.0]  # under 20 held-out normals: no stable deviation, no cap
+    assert calibration.from_normals(few).threshold == pytest.approx(np.quantile(few, 0.99))
+
+
 def _png(arr: np.ndarray, mode: str | None = None) -> bytes:
     out = io.BytesIO()
     Image.fromarray(arr, mode=mode).save(out, format="PNG")

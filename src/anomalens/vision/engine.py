@@ -41,7 +41,7 @@ from anomalens.vision.runtime import ARTIFACT_FORMAT, session
 from anomalens.vision.synthetic import make_anomalies
 from anomalens.vision.types import EngineError, LabeledImage, ModelArtifact, ProgressFn, TrainConfig
 
-ENGINE_VERSION = "1.3"
+ENGINE_VERSION = "1.4"
 DEFAULTS: dict[str, Any] = {
     "long_side": 256,
     "coreset_ratio": 0.02,
