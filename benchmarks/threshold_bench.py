@@ -23,13 +23,17 @@ import numpy as np
 import torch
 
 from anomalens import vision
-from anomalens.vision import engine
+from anomalens.vision import calibration, engine
 from vision_bench import SHARED, categories, load_category
 
 
 def _robust_cap(held_out: np.ndarray, sigmas: float) -> float:
+    """The engine's rule with another number of robust standard deviations."""
+    percentile = float(np.quantile(held_out, 0.99))
+    if held_out.size < calibration.ROBUST_MIN_NORMALS:
+        return percentile
     centre = float(np.median(held_out))
-    return min(float(np.quantile(held_out, 0.99)), centre + sigmas * 1.4826 * float(np.median(abs(held_out - centre))))
+    return min(percentile, centre + sigmas * 1.4826 * float(np.median(abs(held_out - centre))))
 
 
 def _rates(threshold: float, scores: np.ndarray, anomalous: np.ndarray) -> tuple[float, float]:

@@ -12,12 +12,12 @@
   0.18. So, with at least 20 held-out normals, the percentile is capped at the median plus 5
   robust standard deviations (1.4826 x the median absolute deviation) — far beyond the bulk
   (a Gaussian's 99.99997th percentile), so the cap only acts when the top percent is made of
-  outliers. Measured over seeds 0-3 on the shared categories (test images, throw-away
-  harness): magnetic_tile F1 0.74 (worst seed 0.31) -> 0.83 (0.68), false-positive rate on
-  test normals at most 0.05 either way; metal_plate unchanged (8 held-out normals, no cap);
-  bottle F1 0.99 both, its mean false-positive rate 0.07 -> 0.09 (20 test normals). A cap at
-  3 robust standard deviations lifted magnetic_tile further (0.91) but doubled bottle's
-  false positives (0.18), so it was not taken.
+  outliers. Measured over seeds 0-3 on the shared categories (``benchmarks/threshold_bench.py``,
+  test images): magnetic_tile F1 0.71 (worst seed 0.23) -> 0.83 (0.72), false-positive rate on
+  test normals at most 0.04 either way; metal_plate unchanged (8 held-out normals, no cap);
+  bottle F1 0.99 both, its mean false-positive rate 0.04 -> 0.06 (20 test normals). A cap at
+  3 robust standard deviations lifted magnetic_tile further (0.91) but quadrupled bottle's
+  false positives (0.16), so it was not taken.
 
 Confidence is how sure the model is of its IsAnomalous decision:
 ``confidence = 1 / (1 + exp(-|score - threshold| / spread))``, where ``spread`` is the standard

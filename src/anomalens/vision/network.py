@@ -27,7 +27,11 @@ LITE_MEAN, LITE_STD = 127.0 / 255.0, 128.0 / 255.0
 
 
 class PatchFeatures(nn.Module):
-    """Backbone + 3x3 neighbourhood aggregation; both taps at stride 8, concatenated."""
+    """Backbone + neighbourhood aggregation; both taps at stride 8, concatenated.
+
+    Each tap is averaged over 3x3 positions, and the concatenation once more over 3x3 (a 5x5
+    triangular neighbourhood at stride 8).
+    """
 
     def __init__(self, extractor: FeatureExtractor) -> None:
         super().__init__()
@@ -39,7 +43,7 @@ class PatchFeatures(nn.Module):
         first = F.avg_pool2d(first, 3, stride=1, padding=1, count_include_pad=False)
         second = F.avg_pool2d(second, 3, stride=1, padding=1, count_include_pad=False)
         second = F.interpolate(second, size=first.shape[-2:], mode="bilinear", align_corners=False)
-        return torch.cat([first, second], dim=1)
+        return F.avg_pool2d(torch.cat([first, second], dim=1), 3, stride=1, padding=1, count_include_pad=False)
 
 
 def gaussian_kernel(sigma: float) -> torch.Tensor:
