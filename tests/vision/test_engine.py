@@ -110,6 +110,23 @@ def test_held_out_outliers_do_not_set_the_threshold() -> None:
     assert calibration.from_normals(few).threshold == pytest.approx(np.quantile(few, 0.99))
 
 
+@pytest.mark.parametrize(
+    "normals",
+    [
+        np.r_[np.random.default_rng(1).normal(5.0, 0.3, 80), np.random.default_rng(2).normal(8.0, 0.3, 34)],
+        np.random.default_rng(3).lognormal(1.5, 1.0, 114),
+    ],
+    ids=["two part variants", "skewed"],
+)
+def test_outlier_cap_never_cuts_into_the_normal_population(normals: np.ndarray) -> None:
+    """The cap may pass over at most 2 % more held-out normals than the 99th percentile does."""
+    rule = calibration.from_normals(normals)
+    assert rule.threshold >= np.quantile(normals, calibration.FLOOR_QUANTILE)
+    assert (normals >= rule.threshold).mean() <= 0.04
+    no_floor = calibration.from_normals(normals, floor=None)  # what the floor prevents
+    assert (normals >= no_floor.threshold).mean() > 0.04
+
+
 def _png(arr: np.ndarray, mode: str | None = None) -> bytes:
     out = io.BytesIO()
     Image.fromarray(arr, mode=mode).save(out, format="PNG")
@@ -177,6 +194,15 @@ def test_user_weights_file_and_unknown_backbone(tmp_path: Path) -> None:
     mine, _ = backbones.build(f"efficientnet-lite0:{path}")
     x = torch.rand(1, 3, 64, 64)
     assert torch.allclose(mine(x)[1], net(x)[1])
+
+
+def test_training_leaves_the_kept_feature_module_in_eval_mode(artifact: vision.ModelArtifact) -> None:
+    """Exporting a model must not switch the shared, kept backbone to training mode (batch norm)."""
+    from anomalens.vision.engine import _feature_graph
+    from anomalens.vision.preprocess import InputSize
+
+    features = _feature_graph("efficientnet-lite0", InputSize.from_json(artifact.meta["input"]))[0]
+    assert not any(module.training for module in features.modules())
 
 
 def test_feature_graph_is_kept_per_size_and_rebuilt_for_a_replaced_weights_file(tmp_path: Path) -> None:

@@ -97,7 +97,9 @@ def _export(
     are expected here, so they are silenced rather than printed on every training.
     """
     weights = {} if trace_weights else dict(model.named_buffers())
-    traced = model if trace_weights else _WeightsAsInputs(model)
+    # in eval mode: the exporter restores the traced module's mode onto every submodule afterwards,
+    # and a wrapper left in training mode would switch the kept feature module to training
+    traced = model if trace_weights else _WeightsAsInputs(model).eval()
     buffer = io.BytesIO()  # in memory: no temporary file to write and read back
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TracerWarning)

@@ -29,8 +29,9 @@ LITE_MEAN, LITE_STD = 127.0 / 255.0, 128.0 / 255.0
 class PatchFeatures(nn.Module):
     """Backbone + neighbourhood aggregation; both taps at stride 8, concatenated.
 
-    Each tap is averaged over 3x3 positions, and the concatenation once more over 3x3 (a 5x5
-    triangular neighbourhood at stride 8).
+    Each tap is averaged over 3x3 of its own positions, and the concatenation once more over 3x3
+    stride-8 positions: the stride-8 tap sees a 5x5 neighbourhood (triangular weights), the
+    upsampled stride-16 tap a wider one.
     """
 
     def __init__(self, extractor: FeatureExtractor) -> None:
