@@ -143,7 +143,13 @@ def _feature_graph(backbone: str, size: InputSize) -> tuple[PatchFeatures, backb
     that size, so a process keeps the last few (keyed by a digest of a user's weights file as well,
     so a replaced file is rebuilt).
     """
-    return _built_feature_graph(backbone, backbones.weights_stamp(backbone), size.height, size.width)
+    for _ in range(2):
+        stamp = backbones.weights_stamp(backbone)
+        built = _built_feature_graph(backbone, stamp, size.height, size.width)
+        if stamp is None or backbones.weights_stamp(backbone) == stamp:
+            return built
+        _built_feature_graph.cache_clear()  # the file changed while it was loaded: either file may be in it
+    raise EngineError(f"backbone weights file of {backbone!r} keeps changing while it is loaded; try again")
 
 
 def forget_feature_graphs() -> None:
