@@ -237,3 +237,12 @@ def test_feature_graph_is_kept_per_size_and_rebuilt_for_a_replaced_weights_file(
     assert second is not first and second[2] != first[2]
     x = torch.rand(1, 3, 64, 64)
     assert not torch.allclose(first[0](x), second[0](x))
+
+
+def test_two_training_images_need_a_validation_normal(tmp_path: Path) -> None:
+    """Two images leave none to hold out: a clear error without validation normals, a model with one."""
+    train = [_img(i) for i in range(2)]
+    with pytest.raises(vision.EngineError, match="at least 3 normal training images"):
+        vision.fit(train, [], vision.TrainConfig(), tmp_path / "a")
+    art = vision.fit(train, [vision.LabeledImage(_img(3), False)], vision.TrainConfig(), tmp_path / "b")
+    assert art.meta["calibration"]["rule"] == "held-out-normals" and art.meta["training"]["validation_normals"] == 1

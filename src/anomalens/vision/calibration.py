@@ -69,7 +69,9 @@ def from_normals(
     ``sigmas`` and ``floor`` (None: no floor) exist so benchmarks can compare variants of the rule.
     """
     normal = np.asarray(normal, dtype=np.float64)
-    if normal.size == 0 or not np.isfinite(normal).all():
+    if normal.size == 0:
+        raise EngineError("no held-out normal scores to calibrate the threshold on")
+    if not np.isfinite(normal).all():
         raise EngineError("held-out normal scores must be finite numbers (is the model or an image broken?)")
     threshold = float(np.quantile(normal, 0.99))
     if normal.size >= ROBUST_MIN_NORMALS:

@@ -311,6 +311,11 @@ def fit(
     torch.manual_seed(config.seed)
     val_normal = [v.image for v in val_images if not v.is_anomalous]
     val_anomalous = [v.image for v in val_images if v.is_anomalous]
+    if not val_normal and len(train_images) < 3:
+        raise EngineError(
+            f"at least 3 normal training images are needed when validation holds no normal images "
+            f"(one is held out to calibrate the threshold; got {len(train_images)})"
+        )
     fit_idx, hold_idx = (
         (list(range(len(train_images))), [])
         if val_normal
