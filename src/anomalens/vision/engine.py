@@ -27,7 +27,8 @@ import onnxruntime as ort
 import torch
 from torch.jit._trace import TracerWarning
 
-from anomalens.vision import backbones, calibration, metrics, scorers, selection
+from anomalens.vision import backbones, calibration, metrics, options, scorers, selection
+from anomalens.vision.backbone_registry import BackboneSpec
 from anomalens.vision.network import (
     AnomalyNetwork,
     BlendedScorer,
@@ -42,14 +43,6 @@ from anomalens.vision.synthetic import make_anomalies
 from anomalens.vision.types import EngineError, LabeledImage, ModelArtifact, ProgressFn, TrainConfig
 
 ENGINE_VERSION = "1.4"
-DEFAULTS: dict[str, Any] = {
-    "long_side": 256,
-    "coreset_ratio": 0.02,
-    "memory_min": 1000,
-    "memory_max": 2000,
-    "sigma": 4.0,
-    "holdout": 0.15,
-}
 #: Synthetic anomalies made to choose the blend: twice the held-out normals, within these bounds.
 SYNTHETIC_MIN, SYNTHETIC_MAX = 32, 64
 
@@ -136,7 +129,7 @@ def _attach_weights(model: onnx.ModelProto, weights: dict[str, torch.Tensor]) ->
 FEATURE_GRAPHS_KEPT = 4
 
 
-def _feature_graph(backbone: str, size: InputSize) -> tuple[PatchFeatures, backbones.BackboneSpec, bytes]:
+def _feature_graph(backbone: str, size: InputSize) -> tuple[PatchFeatures, BackboneSpec, bytes]:
     """The backbone's feature module and its ONNX graph (serialised) for one input size.
 
     Building the backbone and tracing it to ONNX take ~0.4 s, the same for every training at
@@ -160,7 +153,7 @@ def forget_feature_graphs() -> None:
 @functools.lru_cache(maxsize=FEATURE_GRAPHS_KEPT)
 def _built_feature_graph(
     backbone: str, stamp: str | None, height: int, width: int
-) -> tuple[PatchFeatures, backbones.BackboneSpec, bytes]:
+) -> tuple[PatchFeatures, BackboneSpec, bytes]:
     del stamp  # part of the cache key only
     extractor, spec = backbones.build(backbone)
     features = PatchFeatures(extractor).eval()
@@ -304,9 +297,7 @@ def fit(
     """Train from normal images; calibrate on validation (or held-out normals); write the artifact."""
     if len(train_images) < 2:
         raise EngineError(f"at least 2 normal training images are needed (got {len(train_images)})")
-    if config.algorithm not in ("auto", "ensemble", "patchcore", "padim"):
-        raise EngineError(f"unknown algorithm {config.algorithm!r}")
-    opts = DEFAULTS | config.extra
+    opts = options.resolve(config)
     started = time.perf_counter()
     torch.manual_seed(config.seed)
     val_normal = [v.image for v in val_images if not v.is_anomalous]

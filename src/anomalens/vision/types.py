@@ -55,7 +55,10 @@ class TrainConfig:
 
     ``algorithm="auto"`` lets the engine choose between candidates by validation when
     anomalous validation images exist (as Lookout for Vision "trains several models and
-    selects the best"), never by dataset name.
+    selects the best"), never by dataset name. ``backbone`` is a registry name, or
+    ``"name:/path/to/weights.pth"`` for a user's own weights. ``extra`` overrides the options in
+    ``anomalens.vision.options.RULES`` (for example ``{"long_side": 512}`` for small defects on
+    large parts); ``check_config`` refuses an unknown option or a value out of range.
     """
 
     algorithm: str = "auto"
