@@ -1,6 +1,7 @@
 """Vision engine benchmark on any root in the MVTec AD layout, with ONE default configuration.
 
     .venv/bin/python benchmarks/vision_bench.py [ROOT_OR_CATEGORY ...] [--threads 2] [--seed 0]
+        [--set OPTION=VALUE ...]
 
 Default: every category found under ../shared/data. Per category it prints image AUROC, pixel
 AUROC and AUPRO (where masks exist), precision/recall/F1 at the calibrated threshold (threshold
@@ -81,11 +82,24 @@ def main() -> None:
     parser.add_argument("roots", nargs="*", type=Path, default=[SHARED])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0, help="training seed (held-out split, channels, coreset)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="OPTION=VALUE",
+        help="override a training option (anomalens.vision.options), e.g. --set long_side=512; "
+        "not the benchmarked default configuration",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    extra = {k: float(v) if "." in v else int(v) for k, _, v in (o.partition("=") for o in args.set)}
+    config = vision.TrainConfig(seed=args.seed, extra=extra)
+    vision.check_config(config)
     cats = categories(args.roots)
     if not cats:
         sys.exit(f"no MVTec-layout category under {args.roots}")
+    if extra:
+        print(f"training options: {extra} (not the default configuration)")
     print(
         "| category | train imgs | image AUROC | pixel AUROC | AUPRO | P / R / F1 | algorithm | train s "
         "| s per 200 imgs | retrain s | p50 ms b1 | img/s b16 | peak RSS MB | artifact MB |"
@@ -96,10 +110,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             engine.forget_feature_graphs()  # timed cold: the backbone traced for this training
             t = time.perf_counter()
-            art = vision.fit(train, [], vision.TrainConfig(seed=args.seed), Path(tmp) / "m")
+            art = vision.fit(train, [], config, Path(tmp) / "m")
             secs = time.perf_counter() - t
             t = time.perf_counter()  # again in this process, as a worker retrains or a tuning trial runs
-            vision.fit(train, [], vision.TrainConfig(seed=args.seed), Path(tmp) / "again")
+            vision.fit(train, [], config, Path(tmp) / "again")
             again = time.perf_counter() - t
             det = vision.load(art.path, threads=args.threads)
             ev = vision.evaluate(det, test)

@@ -134,3 +134,28 @@ def test_server_still_serves_and_kept_everything(api: httpx.Client) -> None:
     names = {p["ProjectName"] for p in api.get("/v1/projects").json()["Projects"]}
     assert {"dup", "dtype", "broken-manifest"} <= names
     assert api.get("/healthz").json()["status"] == "ok"
+
+
+def test_training_options_are_checked_then_used(api: httpx.Client, client: Client, sample_folder: Path) -> None:
+    """Engine options over the API: refused with the field and rule before anything is queued, else recorded."""
+    client.create_project("options")
+    client.wait_job(
+        client.create_dataset("options", "train", layout="labeled-folders", location=sample_folder)["JobId"]
+    )
+    refused = [
+        ({"TrainingOptions": {"longside": 512}}, "TrainingOptions", "unknown training option 'longside'"),
+        ({"TrainingOptions": {"long_side": 500}}, "TrainingOptions", "from 128 to 1024, a multiple of 32"),
+        ({"TrainingOptions": {"long_side": "big"}}, "TrainingOptions", ""),
+        ({"Backbone": "resnet-50"}, "Backbone", "must be one of efficientnet-lite0"),
+        ({"Backbone": "efficientnet-lite0:/etc/hostname"}, "Backbone", "not a weights path"),
+        ({"Algorithm": "knn"}, "Algorithm", "must be one of auto"),
+    ]
+    for body, field, words in refused:
+        error = _error(api.post("/v1/projects/options/models", json=body), 400)
+        assert error["field"].startswith(field) and words in error["message"].lower(), (body, error)
+    assert list(client.list_models("options")) == []
+    answer = client.create_model("options", backbone="efficientnet-lite0", training_options={"long_side": 160})
+    assert client.wait_job(answer["JobId"], timeout=600)["Status"] == "SUCCEEDED"
+    details = client.describe_model("options", answer["ModelMetadata"]["ModelVersion"])["Details"]
+    assert details["training_options"] == {"long_side": 160} and details["backbone"] == "efficientnet-lite0"
+    assert max(details["input_size"]) == 160

@@ -27,8 +27,14 @@ def test_cli_journey_on_generated_sample(server: ServerProcess, sample_folder: P
     cli(server, "projects", "create", "cli-sample")
     out = cli(server, "datasets", "create", "cli-sample", "--type", "train", "--folder", str(sample_folder), "--wait")
     assert "CREATE_COMPLETE" in out.stdout
+    not_a_number = cli(server, "models", "train", "cli-sample", "--option", "long_side=big", ok=False)
+    assert "name=number" in not_a_number.stderr
+    unknown = cli(server, "models", "train", "cli-sample", "--option", "longside=512", ok=False)
+    assert "TrainingOptions" in unknown.stderr and "longside" in unknown.stderr
     model = json.loads(cli(server, "--json", "models", "train", "cli-sample", "--wait").stdout)
-    assert model["Status"] == "TRAINED"
+    assert model["Status"] == "TRAINED" and model["ModelVersion"] == "1"  # the refused trainings created nothing
+    details = json.loads(cli(server, "--json", "models", "describe", "cli-sample", "1").stdout)["Details"]
+    assert details["backbone"] == "efficientnet-lite0" and details["training_options"] == {}
     cli(server, "models", "start", "cli-sample", "1", "--wait")
     normal, defect = tmp_path / "n.png", tmp_path / "d.png"
     normal.write_bytes(samples.make_image(77))

@@ -46,6 +46,10 @@ class ModelCreate(_In):
     Description: str | None = None
     Tags: dict[str, str] | None = None
     Algorithm: str = "auto"
+    #: Anomalens extensions: a backbone registry name and engine training options such as
+    #: ``{"long_side": 512}`` (``anomalens.vision.options``); omitted means the default configuration.
+    Backbone: str | None = None
+    TrainingOptions: dict[str, int | float] | None = None
 
 
 class ModelStart(_In):

@@ -32,7 +32,7 @@ from anomalens.store.models import ModelRepository
 from anomalens.store.projects import ProjectRepository
 
 TRAIN_JOB = "train-model"
-ALGORITHMS = ("auto", "ensemble", "patchcore", "padim")
+DEFAULT_BACKBONE = vision.TrainConfig().backbone
 
 
 def _usable_entries(repo: ProjectRepository, project: str, dataset_type: str) -> list[Entry] | None:
@@ -62,6 +62,8 @@ def create_model(
     tags: dict[str, str] | None = None,
     client_token: str | None = None,
     algorithm: str = "auto",
+    backbone: str | None = None,
+    training_options: dict[str, Any] | None = None,
     output_prefix: str | None = None,
 ) -> tuple[Model, int]:
     """Start training a new model version (idempotent per ClientToken); returns it and its job id."""
@@ -69,13 +71,15 @@ def create_model(
     names.description(description)
     names.client_token(client_token)
     names.tags(tags or {})
-    if algorithm not in ALGORITHMS:
-        raise InvalidInput(f"Algorithm must be one of {', '.join(ALGORITHMS)} (got {algorithm!r}).", field="Algorithm")
+    backbone = backbone or DEFAULT_BACKBONE
+    _check_config(algorithm, backbone, training_options or {})
     params = {
         "project": project,
         "description": description,
         "tags": tags or {},
         "algorithm": algorithm,
+        "backbone": backbone,
+        "training_options": training_options or {},
         "output_prefix": output_prefix,
     }
     with p.db.unit_of_work() as s:
@@ -87,12 +91,43 @@ def create_model(
         _check_ready(repo, project)
         models = ModelRepository(s)
         prefix = output_prefix or f"projects/{project}/models/{{version}}/output"
-        row = models.add(prow, description=description, output_prefix=prefix, details={"algorithm": algorithm})
+        details = {"algorithm": algorithm, "backbone": backbone, "training_options": training_options or {}}
+        row = models.add(prow, description=description, output_prefix=prefix, details=details)
         models.set_tags(row, tags or {})
-        job_id = queue.enqueue(s, TRAIN_JOB, {"project": project, "version": row.version, "algorithm": algorithm})
+        job_id = queue.enqueue(s, TRAIN_JOB, {"project": project, "version": row.version} | details)
         if client_token:
             idem.remember("CreateModel", client_token, params, {"version": row.version, "job_id": job_id})
         return models.to_model(row, project), job_id
+
+
+def _sentence(exc: Exception) -> str:
+    text = str(exc)
+    return f"{text[:1].upper()}{text[1:]}."
+
+
+def _check_config(algorithm: str, backbone: str, training_options: dict[str, Any]) -> None:
+    """The engine's own checks, reported against the request field they concern.
+
+    A backbone with a weights path (``name:/path``) is the engine's way to load a user's file on
+    the machine that trains; over the API that would let a caller probe the server's files, so
+    only registry names are accepted here.
+    """
+    if algorithm not in vision.ALGORITHMS:
+        raise InvalidInput(
+            f"Algorithm must be one of {', '.join(vision.ALGORITHMS)} (got {algorithm!r}).", field="Algorithm"
+        )
+    if ":" in backbone:
+        raise InvalidInput(
+            f"Backbone must be a registry name, not a weights path (got {backbone!r}).", field="Backbone"
+        )
+    try:
+        vision.check_config(vision.TrainConfig(algorithm=algorithm, backbone=backbone))
+    except vision.EngineError as exc:
+        raise InvalidInput(_sentence(exc), field="Backbone") from None
+    try:
+        vision.check_config(vision.TrainConfig(algorithm=algorithm, backbone=backbone, extra=training_options))
+    except vision.EngineError as exc:
+        raise InvalidInput(_sentence(exc), field="TrainingOptions") from None
 
 
 def _model(s: Session, project: str, version: int) -> Model:
@@ -139,7 +174,12 @@ class TrainingHandler:
         train_images = [vision.decode_image(self.p.blobs.get_bytes(e.blob_key)) for e in split.train]
         val = [_labeled(self.p, e) for e in split.validation]
         test = [_labeled(self.p, e) for e in split.test]
-        config = vision.TrainConfig(algorithm=payload.get("algorithm", "auto"), seed=0)
+        config = vision.TrainConfig(
+            algorithm=payload.get("algorithm", "auto"),
+            backbone=payload.get("backbone") or DEFAULT_BACKBONE,
+            seed=0,
+            extra=payload.get("training_options") or {},
+        )
         with tempfile.TemporaryDirectory(dir=self.p.cache_dir) as tmp:
             artifact = vision.fit(
                 train_images, val, config, Path(tmp) / "model", progress=lambda f, m: ctx.progress(0.05 + 0.75 * f, m)
@@ -189,6 +229,7 @@ class TrainingHandler:
                 "algorithm": meta.get("algorithm"),
                 "blend": meta.get("blend"),
                 "backbone": meta.get("backbone"),
+                "input_size": [meta["input"]["height"], meta["input"]["width"]],
                 "threshold": evaluation.threshold,
                 "image_auroc": evaluation.image_auroc,
                 "pixel_auroc": evaluation.pixel_auroc,

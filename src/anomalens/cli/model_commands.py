@@ -34,6 +34,20 @@ def _parse_tags(tags: list[str]) -> dict[str, str]:
     return out
 
 
+def _parse_options(items: list[str]) -> dict[str, int | float]:
+    """``name=number`` pairs; the server checks names and ranges, this only reads numbers."""
+    out: dict[str, int | float] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        try:
+            out[key] = int(value) if value.strip().lstrip("-").isdigit() else float(value)
+        except ValueError:
+            raise typer.BadParameter(f"option {item!r} must look like name=number") from None
+        if not sep or not key:
+            raise typer.BadParameter(f"option {item!r} must look like name=number")
+    return out
+
+
 @models.command("train")
 def model_train(
     project: str,
@@ -41,6 +55,13 @@ def model_train(
     tag: Annotated[list[str] | None, typer.Option(help="key=value, repeatable.")] = None,
     client_token: Annotated[str | None, typer.Option(help="Idempotency token: a retry never trains twice.")] = None,
     algorithm: Annotated[str, typer.Option(help="auto | patchcore | padim")] = "auto",
+    backbone: Annotated[
+        str | None, typer.Option(help="efficientnet-lite0 (default) | efficientnet-lite1 | efficientnet-lite2")
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(help="Training option NAME=NUMBER, repeatable (e.g. long_side=512 for small defects)."),
+    ] = None,
     wait: Wait = False,
 ) -> None:
     """Train a new model version from the project's datasets."""
@@ -51,6 +72,8 @@ def model_train(
             tags=_parse_tags(tag or []),
             client_token=client_token,
             algorithm=algorithm,
+            backbone=backbone,
+            training_options=_parse_options(option or []) or None,
         )
         meta = answer["ModelMetadata"]
         if wait:
@@ -81,6 +104,9 @@ def model_describe(project: str, version: Annotated[str, typer.Argument()] = "la
         details = desc.get("Details", {})
         row = _perf(desc) | {
             "Algorithm": details.get("algorithm"),
+            "Backbone": details.get("backbone"),
+            "InputSize": "x".join(str(n) for n in details.get("input_size") or []) or None,
+            "TrainingOptions": details.get("training_options") or None,
             "ImageAUROC": details.get("image_auroc"),
             "PixelAUROC": details.get("pixel_auroc"),
             "TrainingSeconds": details.get("training_seconds"),

@@ -114,10 +114,20 @@ class Client:
         tags: dict[str, str] | None = None,
         client_token: str | None = None,
         algorithm: str = "auto",
+        backbone: str | None = None,
+        training_options: dict[str, int | float] | None = None,
     ) -> dict[str, Any]:
-        """Start training a new model version; the answer carries ``ModelMetadata`` and ``JobId``."""
+        """Start training a new model version; the answer carries ``ModelMetadata`` and ``JobId``.
+
+        ``training_options`` overrides engine options such as ``{"long_side": 512}`` (for small
+        defects on large parts); the server refuses unknown names and values out of range.
+        """
         headers = {"X-Amzn-Client-Token": client_token} if client_token else {}
-        body = {"Description": description, "Tags": tags, "Algorithm": algorithm}
+        body: dict[str, Any] = {"Description": description, "Tags": tags, "Algorithm": algorithm}
+        if backbone is not None:
+            body["Backbone"] = backbone
+        if training_options is not None:
+            body["TrainingOptions"] = training_options
         return dict(self._call("POST", f"/v1/projects/{project}/models", json=body, headers=headers))
 
     def describe_model(self, project: str, version: str | int = "latest") -> dict[str, Any]:

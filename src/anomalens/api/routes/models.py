@@ -19,7 +19,14 @@ tags_router = APIRouter(prefix="/v1/tags", tags=["tags"])
 def create_model(project: str, body: schemas.ModelCreate, p: PlatformDep, token: ClientToken = None) -> dict[str, Any]:
     """CreateModel: queue training of a new version."""
     model, job_id = training.create_model(
-        p, project, description=body.Description, tags=body.Tags, client_token=token, algorithm=body.Algorithm
+        p,
+        project,
+        description=body.Description,
+        tags=body.Tags,
+        client_token=token,
+        algorithm=body.Algorithm,
+        backbone=body.Backbone,
+        training_options=body.TrainingOptions,
     )
     return {"ModelMetadata": schemas.model_metadata(model), "JobId": job_id}
 
