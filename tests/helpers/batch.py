@@ -33,6 +33,7 @@ WORKFLOW = {
     "outputs": [
         {"type": "JsonField", "name": "is_anomalous", "selector": "$steps.detector.is_anomalous"},
         {"type": "JsonField", "name": "flagged", "selector": "$steps.flag.passed"},
+        {"type": "JsonField", "name": "score", "selector": "$steps.detector.score"},
         {"type": "JsonField", "name": "overlay", "selector": "$steps.overlay.image"},
     ],
 }

@@ -61,12 +61,20 @@ def rf_cloud(staging_server: ServerProcess) -> Callable[..., str]:
 
 
 @pytest.fixture(scope="session")
-def workflow(staging_server: ServerProcess, sample_folder: Path) -> str:
+def workflow(staging_server: ServerProcess, sample_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The inspection workflow over a model that is the same in every run.
+
+    Separate train and test datasets: a single dataset is split by each image's source-ref, which
+    holds this run's temporary path, so its model (and the frames near its threshold) would change
+    from run to run.
+    """
     from anomalens.sdk import Client
 
+    test_folder = samples.write_labeled_folder(tmp_path_factory.mktemp("batch-test"), 10, 10, seed=1)
     with Client(staging_server.url) as c:
         c.create_project("batchproj")
-        c.wait_job(c.create_dataset("batchproj", "train", layout="labeled-folders", location=sample_folder)["JobId"])
+        for kind, folder in (("train", sample_folder), ("test", test_folder)):
+            c.wait_job(c.create_dataset("batchproj", kind, layout="labeled-folders", location=folder)["JobId"])
         assert c.wait_job(c.create_model("batchproj")["JobId"], timeout=600)["Status"] == "SUCCEEDED"
     api = httpx.Client(base_url=staging_server.url, timeout=30)
     assert api.put("/v1/workflows/inspect", json=WORKFLOW).json()["Workflow"]["Version"] == 1

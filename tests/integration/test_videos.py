@@ -123,7 +123,9 @@ def test_real_client_stages_and_processes_videos(
     # 2 fps of a 10 fps video: every 5th frame (40 frames -> 8 lines, 20 frames -> 4 lines)
     frames = {(x["file_name"], x["frame_number"]) for x in lines}
     assert frames == {("cam-1.mp4", i) for i in range(0, 40, 5)} | {("cam-2.mp4", i) for i in range(0, 20, 5)}
-    assert {x["frame_number"] for x in lines if x["is_anomalous"]} == {20, 25}
+    assert {x["frame_number"] for x in lines if x["is_anomalous"]} == {20, 25}, sorted(
+        (x["file_name"], x["frame_number"], x.get("score"), x.get("confidence")) for x in lines
+    )
 
 
 def test_anomalens_cli_stages_and_runs_videos(staging_server: ServerProcess, workflow: str, tmp_path: Path) -> None:
