@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 import numpy as np
+import pytest
 from PIL import Image
 
-from anomalens.vision.preprocess import REDUCING_GAP, InputSize, choose_input_size, fit_to_input
+from anomalens.vision import preprocess
+from anomalens.vision.preprocess import REDUCING_GAP, InputSize, choose_input_size, fit_to_input, to_batch
 
 
 def _camera_frame(h: int, w: int) -> np.ndarray:
@@ -37,3 +41,33 @@ def test_model_json_round_trip_and_old_artifacts() -> None:
     assert InputSize.from_json(size.to_json()) == size
     # model.json written before the option existed: the plain resize the model was trained with
     assert InputSize.from_json({"height": 96, "width": 256}) == InputSize(96, 256, None)
+
+
+def test_batches_resized_on_threads_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    images = [_camera_frame(512 + 32 * i, 640) for i in range(5)]
+    size = InputSize(192, 256, REDUCING_GAP)
+    monkeypatch.setattr(preprocess, "RESIZE_THREADS", 2)
+    threaded, places = to_batch(images, size)
+    monkeypatch.setattr(preprocess, "RESIZE_THREADS", 1)
+    one_by_one, places_one = to_batch(images, size)
+    assert np.array_equal(threaded, one_by_one) and places == places_one  # same order, same pixels
+
+
+def _resize_in_child(queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    batch, _ = to_batch([_camera_frame(256, 256)] * 3, InputSize(128, 128))
+    queue.put(batch.shape)
+
+
+def test_a_forked_process_gets_its_own_resize_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool's threads do not survive a fork; a child using the parent's pool would wait forever."""
+    monkeypatch.setattr(preprocess, "RESIZE_THREADS", 2)
+    to_batch([_camera_frame(256, 256)] * 2, InputSize(128, 128))  # the parent's pool now exists
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_resize_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=30)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive and queue.get(timeout=5) == (3, 3, 128, 128)

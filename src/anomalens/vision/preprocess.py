@@ -8,7 +8,11 @@ shares it with training.
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -114,9 +118,41 @@ def fit_to_input(image: np.ndarray, size: InputSize) -> tuple[np.ndarray, Placem
     return out, Placement(0, 0, size.height, size.width, rotated)
 
 
+#: Threads that resize a batch's images side by side. Pillow releases the GIL while it resizes,
+#: and ONNX Runtime waits for the batch, so the cores would otherwise idle: 209 bottle images
+#: brought from 1024 px to 256 take 1.07 s on one thread (a fifth of a training).
+RESIZE_THREADS = max(1, min(4, os.cpu_count() or 1))
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _resize_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(RESIZE_THREADS, thread_name_prefix="anomalens-resize")
+        return _pool
+
+
+def _forget_pool() -> None:
+    """A forked child inherits the pool object but not its threads; it must make its own."""
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def map_images(func: Any, images: list[Any]) -> list[Any]:
+    """``[func(x) for x in images]``, on the resize threads when there is more than one image."""
+    if len(images) < 2 or RESIZE_THREADS < 2:
+        return [func(x) for x in images]
+    return list(_resize_pool().map(func, images))
+
+
 def to_batch(images: list[np.ndarray], size: InputSize) -> tuple[np.ndarray, list[Placement]]:
     """Letterbox every image into an Nx3xHxW float32 batch in [0, 1]."""
-    boxed = [fit_to_input(img, size) for img in images]
+    boxed: list[tuple[np.ndarray, Placement]] = map_images(partial(fit_to_input, size=size), images)
     pixels = np.stack([b[0] for b in boxed]).transpose(0, 3, 1, 2)
     batch = np.empty(pixels.shape, dtype=np.float32)
     np.divide(pixels, np.float32(255.0), out=batch)  # one pass: convert, transpose and scale
