@@ -47,21 +47,20 @@ def test_batches_resized_on_threads_equal_one_by_one(monkeypatch: pytest.MonkeyP
     images = [_camera_frame(512 + 32 * i, 640) for i in range(5)]
     size = InputSize(192, 256, REDUCING_GAP)
     monkeypatch.setattr(preprocess, "RESIZE_THREADS", 2)
-    threaded, places = to_batch(images, size)
-    monkeypatch.setattr(preprocess, "RESIZE_THREADS", 1)
-    one_by_one, places_one = to_batch(images, size)
+    threaded, places = to_batch(images, size, threads=2)
+    one_by_one, places_one = to_batch(images, size, threads=1)
     assert np.array_equal(threaded, one_by_one) and places == places_one  # same order, same pixels
 
 
 def _resize_in_child(queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    batch, _ = to_batch([_camera_frame(256, 256)] * 3, InputSize(128, 128))
+    batch, _ = to_batch([_camera_frame(256, 256)] * 3, InputSize(128, 128), threads=2)
     queue.put(batch.shape)
 
 
 def test_a_forked_process_gets_its_own_resize_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     """The pool's threads do not survive a fork; a child using the parent's pool would wait forever."""
     monkeypatch.setattr(preprocess, "RESIZE_THREADS", 2)
-    to_batch([_camera_frame(256, 256)] * 2, InputSize(128, 128))  # the parent's pool now exists
+    to_batch([_camera_frame(256, 256)] * 2, InputSize(128, 128), threads=2)  # the parent's pool now exists
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     child = ctx.Process(target=_resize_in_child, args=(queue,))

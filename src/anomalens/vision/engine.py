@@ -189,7 +189,7 @@ def _features(
         return np.zeros((0, 1, 1, 1), dtype=np.float32)
     out: np.ndarray | None = None
     for start in range(0, len(images), FEATURE_BATCH):
-        batch, _ = to_batch(list(images[start : start + FEATURE_BATCH]), size)
+        batch, _ = to_batch(list(images[start : start + FEATURE_BATCH]), size, torch.get_num_threads())
         part = sess.run(None, {"images": batch})[0]
         if out is None:  # filled in place: concatenating copies of all features cost ~0.25 s per 200 images
             out = np.empty((len(images), *part.shape[1:]), dtype=np.float32)

@@ -143,16 +143,22 @@ def _forget_pool() -> None:
 os.register_at_fork(after_in_child=_forget_pool)
 
 
-def map_images(func: Any, images: list[Any]) -> list[Any]:
-    """``[func(x) for x in images]``, on the resize threads when there is more than one image."""
-    if len(images) < 2 or RESIZE_THREADS < 2:
+def map_images(func: Any, images: list[Any], threads: int = RESIZE_THREADS) -> list[Any]:
+    """``[func(x) for x in images]``, on the resize threads when there is more than one image.
+
+    ``threads`` is the caller's share of the machine (a detector's thread count): with 1 it
+    resizes on its own thread, so processes sized to one core each stay on one core.
+    """
+    if len(images) < 2 or min(threads, RESIZE_THREADS) < 2:
         return [func(x) for x in images]
     return list(_resize_pool().map(func, images))
 
 
-def to_batch(images: list[np.ndarray], size: InputSize) -> tuple[np.ndarray, list[Placement]]:
-    """Letterbox every image into an Nx3xHxW float32 batch in [0, 1]."""
-    boxed: list[tuple[np.ndarray, Placement]] = map_images(partial(fit_to_input, size=size), images)
+def to_batch(
+    images: list[np.ndarray], size: InputSize, threads: int = RESIZE_THREADS
+) -> tuple[np.ndarray, list[Placement]]:
+    """Letterbox every image into an Nx3xHxW float32 batch in [0, 1] (resized on up to ``threads`` threads)."""
+    boxed: list[tuple[np.ndarray, Placement]] = map_images(partial(fit_to_input, size=size), images, threads)
     pixels = np.stack([b[0] for b in boxed]).transpose(0, 3, 1, 2)
     batch = np.empty(pixels.shape, dtype=np.float32)
     np.divide(pixels, np.float32(255.0), out=batch)  # one pass: convert, transpose and scale

@@ -60,6 +60,7 @@ class Detector:
         self.calibration = Calibration(float(cal["threshold"]), float(cal["spread"]), str(cal["rule"]))
         # The map may blend the scorers differently from the score, so it has its own threshold.
         self.map_threshold = float(cal.get("map_threshold", cal["threshold"]))
+        self.threads = threads
         self._session = session(path / "model.onnx", threads)
 
     @property
@@ -71,7 +72,7 @@ class Detector:
         """Raw scores and input-resolution maps, batched."""
         scores, maps, places = [], [], []
         for start in range(0, len(images), BATCH):
-            batch, placed = to_batch(list(images[start : start + BATCH]), self.size)
+            batch, placed = to_batch(list(images[start : start + BATCH]), self.size, self.threads)
             s, m = self._session.run(None, {"images": batch})
             scores.append(s)
             maps.append(m)
@@ -93,7 +94,7 @@ class Detector:
             return normalised
 
         # on the resize threads: Pillow's resize back to each image's size releases the GIL
-        maps = map_images(full_size_map, list(zip(images, raw.maps, raw.placements, strict=True)))
+        maps = map_images(full_size_map, list(zip(images, raw.maps, raw.placements, strict=True)), self.threads)
         return [
             Prediction(float(score), bool(score >= self.threshold), self.calibration.confidence(float(score)), amap)
             for score, amap in zip(raw.scores, maps, strict=True)
