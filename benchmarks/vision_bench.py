@@ -92,7 +92,16 @@ def main() -> None:
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    extra = {k: float(v) if "." in v else int(v) for k, _, v in (o.partition("=") for o in args.set)}
+    extra: dict[str, int | float] = {}
+    for option in args.set:
+        key, _, value = option.partition("=")
+        try:
+            extra[key] = int(value)
+        except ValueError:
+            try:
+                extra[key] = float(value)
+            except ValueError:
+                parser.error(f"--set {option!r}: expected OPTION=NUMBER")
     config = vision.TrainConfig(seed=args.seed, extra=extra)
     vision.check_config(config)
     cats = categories(args.roots)

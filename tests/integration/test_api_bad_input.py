@@ -145,7 +145,10 @@ def test_training_options_are_checked_then_used(api: httpx.Client, client: Clien
     refused = [
         ({"TrainingOptions": {"longside": 512}}, "TrainingOptions", "unknown training option 'longside'"),
         ({"TrainingOptions": {"long_side": 500}}, "TrainingOptions", "from 128 to 1024, a multiple of 32"),
-        ({"TrainingOptions": {"long_side": "big"}}, "TrainingOptions", ""),
+        ({"TrainingOptions": {"long_side": "512"}}, "TrainingOptions", "must be an integer from 128"),
+        ({"TrainingOptions": {"memory_min": True}}, "TrainingOptions", "'memory_min' must be an integer"),
+        ({"TrainingOptions": {"memory_max": 10**30}}, "TrainingOptions", "'memory_max' must be an integer"),
+        ({"Backbone": ""}, "Backbone", "must be one of efficientnet-lite0"),
         ({"Backbone": "resnet-50"}, "Backbone", "must be one of efficientnet-lite0"),
         ({"Backbone": "efficientnet-lite0:/etc/hostname"}, "Backbone", "not a weights path"),
         ({"Algorithm": "knn"}, "Algorithm", "must be one of auto"),
@@ -154,7 +157,7 @@ def test_training_options_are_checked_then_used(api: httpx.Client, client: Clien
         error = _error(api.post("/v1/projects/options/models", json=body), 400)
         assert error["field"].startswith(field) and words in error["message"].lower(), (body, error)
     assert list(client.list_models("options")) == []
-    answer = client.create_model("options", backbone="efficientnet-lite0", training_options={"long_side": 160})
+    answer = client.create_model("options", backbone="efficientnet-lite0", training_options={"long_side": 160.0})
     assert client.wait_job(answer["JobId"], timeout=600)["Status"] == "SUCCEEDED"
     details = client.describe_model("options", answer["ModelMetadata"]["ModelVersion"])["Details"]
     assert details["training_options"] == {"long_side": 160} and details["backbone"] == "efficientnet-lite0"

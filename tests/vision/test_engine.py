@@ -261,7 +261,7 @@ def test_two_training_images_need_a_validation_normal(tmp_path: Path) -> None:
         (vision.TrainConfig(extra={"sigma": float("nan")}), "'sigma' must be a number"),
         (
             vision.TrainConfig(extra={"memory_min": 3000}),
-            r"'memory_min' \(3000\) must not exceed 'memory_max' \(2000\)",
+            r"'memory_min' \(3000\) must not exceed 'memory_max' \(2000, the default\)",
         ),
         (vision.TrainConfig(algorithm="knn"), "algorithm must be one of auto, ensemble, patchcore, padim"),
         (vision.TrainConfig(seed=-1), "seed must be an integer from 0"),

@@ -49,7 +49,7 @@ class ModelCreate(_In):
     #: Anomalens extensions: a backbone registry name and engine training options such as
     #: ``{"long_side": 512}`` (``anomalens.vision.options``); omitted means the default configuration.
     Backbone: str | None = None
-    TrainingOptions: dict[str, int | float] | None = None
+    TrainingOptions: dict[str, Any] | None = None  # values checked by the engine's rules, not coerced here
 
 
 class ModelStart(_In):

@@ -71,17 +71,18 @@ def create_model(
     names.description(description)
     names.client_token(client_token)
     names.tags(tags or {})
-    backbone = backbone or DEFAULT_BACKBONE
-    _check_config(algorithm, backbone, training_options or {})
-    params = {
+    backbone = DEFAULT_BACKBONE if backbone is None else backbone
+    options = _checked_options(algorithm, backbone, training_options or {})
+    params: dict[str, Any] = {
         "project": project,
         "description": description,
         "tags": tags or {},
         "algorithm": algorithm,
-        "backbone": backbone,
-        "training_options": training_options or {},
         "output_prefix": output_prefix,
     }
+    # only when set, so a retry of a request made before these fields existed still replays
+    params |= {"backbone": backbone} if backbone != DEFAULT_BACKBONE else {}
+    params |= {"training_options": options} if options else {}
     with p.db.unit_of_work() as s:
         idem = IdempotencyRepository(s)
         if client_token and (replay := idem.replay("CreateModel", client_token, params)) is not None:
@@ -91,7 +92,7 @@ def create_model(
         _check_ready(repo, project)
         models = ModelRepository(s)
         prefix = output_prefix or f"projects/{project}/models/{{version}}/output"
-        details = {"algorithm": algorithm, "backbone": backbone, "training_options": training_options or {}}
+        details = {"algorithm": algorithm, "backbone": backbone, "training_options": options}
         row = models.add(prow, description=description, output_prefix=prefix, details=details)
         models.set_tags(row, tags or {})
         job_id = queue.enqueue(s, TRAIN_JOB, {"project": project, "version": row.version} | details)
@@ -105,29 +106,29 @@ def _sentence(exc: Exception) -> str:
     return f"{text[:1].upper()}{text[1:]}."
 
 
-def _check_config(algorithm: str, backbone: str, training_options: dict[str, Any]) -> None:
-    """The engine's own checks, reported against the request field they concern.
+def _checked_options(algorithm: str, backbone: str, training_options: dict[str, Any]) -> dict[str, Any]:
+    """The engine's own checks, each reported against the request field it concerns; the options as checked.
 
     A backbone with a weights path (``name:/path``) is the engine's way to load a user's file on
     the machine that trains; over the API that would let a caller probe the server's files, so
     only registry names are accepted here.
     """
-    if algorithm not in vision.ALGORITHMS:
-        raise InvalidInput(
-            f"Algorithm must be one of {', '.join(vision.ALGORITHMS)} (got {algorithm!r}).", field="Algorithm"
-        )
     if ":" in backbone:
         raise InvalidInput(
             f"Backbone must be a registry name, not a weights path (got {backbone!r}).", field="Backbone"
         )
-    try:
-        vision.check_config(vision.TrainConfig(algorithm=algorithm, backbone=backbone))
-    except vision.EngineError as exc:
-        raise InvalidInput(_sentence(exc), field="Backbone") from None
-    try:
-        vision.check_config(vision.TrainConfig(algorithm=algorithm, backbone=backbone, extra=training_options))
-    except vision.EngineError as exc:
-        raise InvalidInput(_sentence(exc), field="TrainingOptions") from None
+    steps = [
+        ("Algorithm", vision.TrainConfig(algorithm=algorithm)),
+        ("Backbone", vision.TrainConfig(algorithm=algorithm, backbone=backbone)),
+        ("TrainingOptions", vision.TrainConfig(algorithm=algorithm, backbone=backbone, extra=training_options)),
+    ]
+    resolved: dict[str, Any] = {}
+    for field, config in steps:
+        try:
+            resolved = vision.check_config(config)
+        except vision.EngineError as exc:
+            raise InvalidInput(_sentence(exc), field=field) from None
+    return {name: resolved[name] for name in training_options}  # 512.0 -> 512, as the engine reads it
 
 
 def _model(s: Session, project: str, version: int) -> Model:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,11 +41,12 @@ def _parse_options(items: list[str]) -> dict[str, int | float]:
     for item in items:
         key, sep, value = item.partition("=")
         try:
-            out[key] = int(value) if value.strip().lstrip("-").isdigit() else float(value)
+            number = int(value) if value.strip().lstrip("-").isdigit() else float(value)
         except ValueError:
-            raise typer.BadParameter(f"option {item!r} must look like name=number") from None
-        if not sep or not key:
-            raise typer.BadParameter(f"option {item!r} must look like name=number")
+            number = math.nan
+        if not sep or not key or not math.isfinite(number):
+            raise typer.BadParameter(f"option {item!r} must look like name=number (a finite number)")
+        out[key] = number
     return out
 
 
@@ -54,7 +56,7 @@ def model_train(
     description: Annotated[str | None, typer.Option(help="Free text (letters, digits, . - _ space).")] = None,
     tag: Annotated[list[str] | None, typer.Option(help="key=value, repeatable.")] = None,
     client_token: Annotated[str | None, typer.Option(help="Idempotency token: a retry never trains twice.")] = None,
-    algorithm: Annotated[str, typer.Option(help="auto | patchcore | padim")] = "auto",
+    algorithm: Annotated[str, typer.Option(help="auto (= ensemble) | patchcore | padim")] = "auto",
     backbone: Annotated[
         str | None, typer.Option(help="efficientnet-lite0 (default) | efficientnet-lite1 | efficientnet-lite2")
     ] = None,

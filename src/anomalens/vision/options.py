@@ -53,12 +53,14 @@ DEFAULTS: dict[str, Any] = {name: rule.default for name, rule in RULES.items()}
 
 
 def _checked(name: str, value: Any) -> int | float:
+    """The value as the rule's kind; an integer-valued float is accepted for an integer option."""
     rule = RULES[name]
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not is_number or (rule.kind is int and not float(value).is_integer()):
-        raise EngineError(f"training option {name!r} must be {rule.describe()} (got {value!r})")
-    if not rule.low <= value <= rule.high or (rule.step and int(value) % rule.step):
-        raise EngineError(f"training option {name!r} must be {rule.describe()} (got {value!r})")
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())  # no float(huge int)
+    in_range = is_number and rule.low <= value <= rule.high  # NaN compares False: refused here
+    if not in_range or (rule.kind is int and not whole) or (rule.step and int(value) % rule.step):
+        got = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."
+        raise EngineError(f"training option {name!r} must be {rule.describe()} (got {got})")
     return rule.kind(value)
 
 
@@ -89,12 +91,20 @@ def resolve(config: TrainConfig) -> dict[str, Any]:
         raise EngineError(f"unknown training option {unknown[0]!r}; known options: {', '.join(RULES)}")
     opts = DEFAULTS | {name: _checked(name, value) for name, value in extra.items()}
     if opts["memory_min"] > opts["memory_max"]:
+
+        def shown(name: str) -> str:
+            return f"{opts[name]}" if name in extra else f"{opts[name]}, the default"
+
         raise EngineError(
-            f"training option 'memory_min' ({opts['memory_min']}) must not exceed 'memory_max' ({opts['memory_max']})"
+            f"training option 'memory_min' ({shown('memory_min')}) must not exceed 'memory_max' ({shown('memory_max')})"
         )
     return opts
 
 
-def check_config(config: TrainConfig) -> None:
-    """Raise EngineError if ``config`` would be refused by ``fit`` (cheap: no torch, no images)."""
-    resolve(config)
+def check_config(config: TrainConfig) -> dict[str, Any]:
+    """The options ``fit`` would use for ``config`` (cheap: no torch, no images); EngineError if it would refuse it.
+
+    Callers that store the options can keep ``{k: result[k] for k in config.extra}``: the same
+    values in their checked kind (``512.0`` for ``long_side`` becomes ``512``).
+    """
+    return resolve(config)
