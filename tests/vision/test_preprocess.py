@@ -9,7 +9,15 @@ import pytest
 from PIL import Image
 
 from anomalens.vision import preprocess
-from anomalens.vision.preprocess import REDUCING_GAP, InputSize, choose_input_size, fit_to_input, to_batch
+from anomalens.vision.preprocess import (
+    REDUCING_GAP,
+    InputSize,
+    Placement,
+    choose_input_size,
+    fit_to_input,
+    to_batch,
+    unbox_map,
+)
 
 
 def _camera_frame(h: int, w: int) -> np.ndarray:
@@ -70,3 +78,17 @@ def test_a_forked_process_gets_its_own_resize_threads(monkeypatch: pytest.Monkey
     if alive:
         child.kill()
     assert not alive and queue.get(timeout=5) == (3, 3, 128, 128)
+
+
+@pytest.mark.parametrize("rotated", [False, True])
+def test_a_large_map_made_in_strips_equals_one_resize(rotated: bool) -> None:
+    amap = np.random.default_rng(1).random((192, 256)).astype(np.float32) * 3
+    place = Placement(0, 0, 192, 256, rotated)
+    shape = (2000, 1501) if rotated else (1501, 2000)  # over STRIP_MIN_PIXELS, odd row count
+    whole = unbox_map(amap, place, shape, scale=0.4, threads=1)
+    strips = unbox_map(amap, place, shape, scale=0.4, threads=2)
+    crop = np.rot90(amap, k=-1) if rotated else amap
+    plain = np.asarray(Image.fromarray(crop, mode="F").resize(shape[::-1], Image.Resampling.BILINEAR))
+    assert whole.shape == strips.shape == shape
+    assert np.array_equal(whole, np.clip(plain * np.float32(0.4), 0, 1))  # one strip: exactly the plain resize
+    assert np.abs(strips - whole).max() < 1e-6 and 0 < strips.mean() < 1

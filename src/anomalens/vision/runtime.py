@@ -84,17 +84,13 @@ class Detector:
         if not images:
             return []
         raw = self.run(images)
-        scale = np.float32(0.5 / self.map_threshold)
-
-        def full_size_map(item: tuple[np.ndarray, np.ndarray, Placement]) -> np.ndarray:
-            img, amap, place = item
-            # one new array, clipped in place: a 12-megapixel map is 48 MB per pass
-            normalised = np.multiply(unbox_map(amap, place, img.shape[:2]), scale)
-            np.clip(normalised, 0.0, 1.0, out=normalised)
-            return normalised
-
-        # on the resize threads: Pillow's resize back to each image's size releases the GIL
-        maps = map_images(full_size_map, list(zip(images, raw.maps, raw.placements, strict=True)), self.threads)
+        scale = 0.5 / self.map_threshold
+        items = list(zip(images, raw.maps, raw.placements, strict=True))
+        if len(items) == 1:  # one frame: its map in strips on the resize threads
+            img, amap, place = items[0]
+            maps = [unbox_map(amap, place, img.shape[:2], scale, self.threads)]
+        else:  # several: one map per resize thread (Pillow releases the GIL while it resizes)
+            maps = map_images(lambda item: unbox_map(item[1], item[2], item[0].shape[:2], scale), items, self.threads)
         return [
             Prediction(float(score), bool(score >= self.threshold), self.calibration.confidence(float(score)), amap)
             for score, amap in zip(raw.scores, maps, strict=True)
