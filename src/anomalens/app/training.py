@@ -106,6 +106,10 @@ def _sentence(exc: Exception) -> str:
     return f"{text[:1].upper()}{text[1:]}."
 
 
+#: The request field behind each part of a training configuration the engine can refuse.
+_CONFIG_FIELDS = {"algorithm": "Algorithm", "seed": "Seed", "backbone": "Backbone", "option": "TrainingOptions"}
+
+
 def _checked_options(algorithm: str, backbone: str, training_options: dict[str, Any]) -> dict[str, Any]:
     """The engine's own checks, each reported against the request field it concerns; the options as checked.
 
@@ -117,17 +121,11 @@ def _checked_options(algorithm: str, backbone: str, training_options: dict[str, 
         raise InvalidInput(
             f"Backbone must be a registry name, not a weights path (got {backbone!r}).", field="Backbone"
         )
-    steps = [
-        ("Algorithm", vision.TrainConfig(algorithm=algorithm)),
-        ("Backbone", vision.TrainConfig(algorithm=algorithm, backbone=backbone)),
-        ("TrainingOptions", vision.TrainConfig(algorithm=algorithm, backbone=backbone, extra=training_options)),
-    ]
-    resolved: dict[str, Any] = {}
-    for field, config in steps:
-        try:
-            resolved = vision.check_config(config)
-        except vision.EngineError as exc:
-            raise InvalidInput(_sentence(exc), field=field) from None
+    config = vision.TrainConfig(algorithm=algorithm, backbone=backbone, extra=training_options)
+    try:
+        resolved = vision.check_config(config)
+    except vision.ConfigError as exc:
+        raise InvalidInput(_sentence(exc), field=_CONFIG_FIELDS[exc.part]) from None
     return {name: resolved[name] for name in training_options}  # 512.0 -> 512, as the engine reads it
 
 

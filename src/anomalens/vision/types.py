@@ -22,6 +22,14 @@ class EngineError(Exception):
     """Base of every error the engine raises on purpose (bad image, bad config, bad artifact)."""
 
 
+class ConfigError(EngineError):
+    """A training configuration the engine refuses; ``part`` says which: algorithm, seed, backbone or option."""
+
+    def __init__(self, message: str, part: str) -> None:
+        super().__init__(message)
+        self.part = part
+
+
 class ImageDecodeError(EngineError):
     """The bytes are not a decodable PNG/JPEG image (or violate a safety limit)."""
 
