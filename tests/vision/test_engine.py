@@ -248,6 +248,24 @@ def test_two_training_images_need_a_validation_normal(tmp_path: Path) -> None:
     assert art.meta["calibration"]["rule"] == "held-out-normals" and art.meta["training"]["validation_normals"] == 1
 
 
+def test_small_training_sets_are_cross_fitted(artifact: vision.ModelArtifact, tmp_path: Path) -> None:
+    """A few normals calibrate by cross-fitting: every image scored by a model that did not see it.
+
+    A single split of 10 images holds out 3, and their highest score flagged 7 of these 40 new
+    normals; cross-fitted, the threshold rests on all 10 scores and the model on all 10 images.
+    """
+    training = artifact.meta["training"]
+    assert (training["images"], training["held_out_normals"], training["cross_fit_folds"]) == (24, 0, 5)
+    train = [_img(i) for i in range(10)]
+    det = vision.load(vision.fit(train, [], vision.TrainConfig(), tmp_path / "m").path)
+    assert sum(p.is_anomalous for p in det.predict([_img(1000 + i) for i in range(40)])) <= 1
+    assert all(p.is_anomalous for p in det.predict([_img(2000 + i, "scratch") for i in range(10)]))
+    single = vision.fit(train, [], vision.TrainConfig(extra={"folds": 1}), tmp_path / "single").meta["training"]
+    assert (single["images"], single["held_out_normals"], single["cross_fit_folds"]) == (7, 3, 0)
+    three = vision.fit(train, [], vision.TrainConfig(extra={"folds": 3}), tmp_path / "three").meta["training"]
+    assert (three["images"], three["held_out_normals"], three["cross_fit_folds"]) == (10, 0, 3)
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [
@@ -259,6 +277,7 @@ def test_two_training_images_need_a_validation_normal(tmp_path: Path) -> None:
         (vision.TrainConfig(extra={"long_side": True}), "'long_side' must be an integer"),
         (vision.TrainConfig(extra={"holdout": "0.2"}), "'holdout' must be a number from 0.05 to 0.5"),
         (vision.TrainConfig(extra={"sigma": float("nan")}), "'sigma' must be a number"),
+        (vision.TrainConfig(extra={"folds": 11}), "'folds' must be an integer from 0 to 10"),
         (
             vision.TrainConfig(extra={"memory_min": 3000}),
             r"'memory_min' \(3000\) must not exceed 'memory_max' \(2000, the default\)",

@@ -1,4 +1,4 @@
-"""PaDiM's Gaussians: the fitted statistics, their size budget, and how they are exported."""
+"""The scorers' fitted statistics (PaDiM's Gaussians, PatchCore's bank), their size budget, export and cross-fitting."""
 
 from __future__ import annotations
 
@@ -59,3 +59,43 @@ def test_export_stores_inverse_covariances_as_float16_and_agrees_with_torch() ->
     with torch.inference_mode():
         torch_out = scorer(torch.from_numpy(query)).numpy()
     np.testing.assert_allclose(ort_out, torch_out, rtol=1e-4)
+
+
+FOLDS = [np.array([0, 3, 7, 11]), np.array([1, 2, 5]), np.array([4, 6, 8, 9, 10])]
+
+
+def test_padim_out_of_fold_matches_a_fit_without_the_fold() -> None:
+    feats = _features(n=12)
+    scorer = scorers.fit_padim(feats, seed=0)
+    synthetic = [_features(n=2, seed=10 + k) for k in range(len(FOLDS))]
+    got, got_extra = scorers.padim_out_of_fold(scorer, feats, FOLDS, synthetic)
+    for k, fold in enumerate(FOLDS):
+        rest = np.setdiff1d(np.arange(12), fold)
+        refit = scorers.fit_padim(feats[rest], seed=0)  # the same seed picks the same channels
+        assert torch.equal(refit.channels, scorer.channels)
+        with torch.inference_mode():
+            expected = refit(torch.from_numpy(feats[fold])).numpy()
+            expected_extra = refit(torch.from_numpy(synthetic[k])).numpy()
+        # the refit's inverse is stored in float16; the cross-fit solves in float32
+        assert got[torch.from_numpy(fold)].numpy() == pytest.approx(expected, rel=2e-2)
+        assert got_extra[k].numpy() == pytest.approx(expected_extra, rel=2e-2)
+    # far from the in-sample distances: a fold's own images are not in its Gaussians
+    with torch.inference_mode():
+        assert float(got.mean()) > 1.2 * float(scorer(torch.from_numpy(feats)).mean())
+
+
+def test_patchcore_out_of_fold_never_matches_an_image_with_its_own_fold() -> None:
+    feats = _features(n=12)
+    scorer = scorers.fit_patchcore(feats, seed=0, ratio=1.0, low=1, high=10_000)  # every patch kept
+    assert scorer.origin is not None and scorer.origin.numel() == 12 * 4 * 3
+    got, extra = scorers.patchcore_out_of_fold(scorer, feats, FOLDS, [feats[f[:1]] for f in FOLDS])
+    memory, origin = scorer.memory_t.t().numpy(), scorer.origin.numpy()
+    for k, fold in enumerate(FOLDS):
+        bank = memory[~np.isin(origin, fold)]
+        rows = feats[fold].transpose(0, 2, 3, 1).reshape(-1, feats.shape[1])
+        nearest = np.sqrt(((rows[:, None, :] - bank[None]) ** 2).sum(-1)).min(1)
+        assert got[torch.from_numpy(fold)].numpy().ravel() == pytest.approx(nearest, rel=1e-4, abs=1e-4)
+        assert extra[k].numpy() == pytest.approx(got[torch.from_numpy(fold[:1])].numpy(), rel=1e-5)
+    with torch.inference_mode():
+        assert float(scorer(torch.from_numpy(feats)).max()) < 0.05  # in the bank: ~0 (float32 rounding)
+    assert float(got.min()) > 1.0

@@ -61,10 +61,12 @@ class PatchCoreScorer(nn.Module):
     memory_t: torch.Tensor
     memory_sq: torch.Tensor
 
-    def __init__(self, memory: torch.Tensor) -> None:
+    def __init__(self, memory: torch.Tensor, origin: torch.Tensor | None = None) -> None:
         super().__init__()
         self.register_buffer("memory_t", memory.t().contiguous())
         self.register_buffer("memory_sq", (memory**2).sum(dim=1))
+        #: the training image each memory entry came from (training's cross-fitting; not exported)
+        self.origin = origin
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         """NxCxhxw → Nxhxw patch distances.

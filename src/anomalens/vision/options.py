@@ -43,7 +43,19 @@ RULES: dict[str, Rule] = {
     "memory_min": Rule(int, 1000, 1, 20000, None, "fewest memory bank entries (at most the patches there are)"),
     "memory_max": Rule(int, 2000, 1, 20000, None, "most memory bank entries"),
     "sigma": Rule(float, 4.0, 0.5, 32.0, None, "Gaussian blur of the anomaly map, in input pixels"),
-    "holdout": Rule(float, 0.15, 0.05, 0.5, None, "share of training normals held out to calibrate the threshold"),
+    "holdout": Rule(
+        float, 0.15, 0.05, 0.5, None, "share of training normals held out to calibrate the threshold (single split)"
+    ),
+    "folds": Rule(
+        int,
+        0,
+        0,
+        10,
+        None,
+        "how training normals calibrate the threshold: 0 automatic (5-fold cross-fitting when a single "
+        "held-out split would hold fewer than 20 images, else that split), 1 a single held-out split, "
+        "2-10 cross-fitting with that many folds",
+    ),
 }
 
 #: The one default configuration, as plain values.

@@ -7,6 +7,7 @@ import torch
 
 from anomalens.vision.coreset import greedy_coreset, memory_size
 from anomalens.vision.network import PadimScorer, PatchCoreScorer
+from anomalens.vision.types import EngineError
 
 PADIM_EPS = 0.01
 #: Bytes the PaDiM inverse covariances may take (they dominate the artifact); 36 MB keeps a
@@ -48,7 +49,98 @@ def fit_patchcore(features: np.ndarray, seed: int, ratio: float, low: int, high:
         return np.ascontiguousarray(features[image, :, y, x])
 
     chosen = greedy_coreset(rows, n * h * w, memory_size(n * h * w, ratio, low, high), seed)
-    return PatchCoreScorer(torch.from_numpy(rows(chosen)))
+    return PatchCoreScorer(torch.from_numpy(rows(chosen)), torch.from_numpy(chosen // (h * w)))
+
+
+def patchcore_out_of_fold(
+    scorer: PatchCoreScorer, features: np.ndarray, folds: list[np.ndarray], extra: list[np.ndarray]
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Cross-fitting: each image's patch scores against the memory bank without its own fold's entries.
+
+    No coreset per fold: the fitted bank less the entries its fold's images contributed stands in
+    for a bank fitted without them. It is a little sparser than a fresh one (about (K-1)/K of the
+    entries), so the scores lean high and the threshold cautious. ``extra[k]`` are more images
+    to score as fold ``k`` (synthetic anomalies made from its images). Returns (NxHxW for
+    ``features``, one tensor per fold for ``extra``).
+    """
+    if scorer.origin is None:
+        raise ValueError("this memory bank does not record where its entries came from")
+    memory = scorer.memory_t.t()
+    out = torch.empty(features.shape[0], *features.shape[2:])
+    extra_out = []
+    with torch.inference_mode():
+        for fold, more in zip(folds, extra, strict=True):
+            keep = ~torch.isin(scorer.origin, torch.from_numpy(fold))
+            if not bool(keep.any()):
+                raise EngineError(
+                    "the memory bank holds entries of one fold only, too few to cross-fit: "
+                    "raise the training option 'memory_max' or set 'folds' to 1"
+                )
+            without = PatchCoreScorer(memory[keep])
+            out[torch.from_numpy(fold)] = without(torch.from_numpy(features[fold]))
+            extra_out.append(without(torch.from_numpy(more)) if more.shape[0] else torch.zeros(0, *out.shape[1:]))
+    return out, extra_out
+
+
+def _position_major(features: np.ndarray, channels: torch.Tensor) -> torch.Tensor:
+    """The chosen channels of every patch, P x d x N.
+
+    Filled image by image: a third faster than gathering channels from the strided
+    position-major view, and no second copy of the features.
+    """
+    n, c, h, w = features.shape
+    source = torch.from_numpy(features).reshape(n, c, h * w)
+    x = torch.empty(h * w, channels.numel(), n)
+    for i in range(n):
+        x[:, :, i] = source[i].index_select(0, channels).t()
+    return x
+
+
+def _mahalanobis(points: torch.Tensor, mean: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """Distances of P x d x m points to per-position Gaussians (mean P x d, Cholesky factor P x d x d), m x P."""
+    y = torch.linalg.solve_triangular(factor, points - mean[:, :, None], upper=False)
+    return (y * y).sum(dim=1).clamp_min(0).sqrt().t()
+
+
+def padim_out_of_fold(
+    scorer: PadimScorer, features: np.ndarray, folds: list[np.ndarray], extra: list[np.ndarray]
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Cross-fitting: each image's Mahalanobis distances to Gaussians fitted without its own fold.
+
+    The fold's Gaussians come from the totals less the fold's share (sums of the centred
+    patches and of their outer products), and distances from a Cholesky solve, not an inverse:
+    a fold costs one factorisation instead of a whole fit (bottle, 50 images: 0.34 → ~0.06 s).
+    Same channels and regularisation as ``scorer``; float32 like the fit, without the stored
+    float16 rounding. ``extra`` as in ``patchcore_out_of_fold``.
+    """
+    n, _, h, w = features.shape
+    x = _position_major(features, scorer.channels)
+    shift = x.mean(dim=2, keepdim=True)
+    x -= shift  # centred, so the subtractions below do not cancel large values
+    total, scatter = x.sum(dim=2), torch.bmm(x, x.transpose(1, 2))
+    out = torch.empty(n, h * w)
+    extra_out = []
+    for fold, more in zip(folds, extra, strict=True):
+        part = x[:, :, torch.from_numpy(fold)]  # P x d x m
+        rest = n - fold.size
+        mean = (total - part.sum(dim=2)) / rest
+        # (scatter of the rest - rest * mean mean^T) / (rest - 1) + eps I, in place: one P x d x d buffer
+        cov = torch.baddbmm(scatter, part, part.transpose(1, 2), alpha=-1.0)
+        cov.baddbmm_(mean[:, :, None], mean[:, None, :], alpha=-float(rest))
+        cov /= max(1, rest - 1)
+        cov.diagonal(dim1=1, dim2=2).add_(PADIM_EPS)
+        factor, failed = torch.linalg.cholesky_ex(cov)
+        if bool(failed.any()):
+            factor = torch.linalg.cholesky(cov.double()).float()
+
+        out[torch.from_numpy(fold)] = _mahalanobis(part, mean, factor)
+        if more.shape[0]:
+            extra_out.append(
+                _mahalanobis(_position_major(more, scorer.channels) - shift, mean, factor).reshape(-1, h, w)
+            )
+        else:
+            extra_out.append(torch.zeros(0, h, w))
+    return out.reshape(n, h, w), extra_out
 
 
 def fit_padim(features: np.ndarray, seed: int, dims: int | None = None) -> PadimScorer:
@@ -64,12 +156,7 @@ def fit_padim(features: np.ndarray, seed: int, dims: int | None = None) -> Padim
     rng = np.random.default_rng(seed)
     dims = dims or padim_dims(c, h * w)
     channels = np.sort(rng.choice(c, size=min(dims, c), replace=False))
-    # One position-major copy, P x d x N, filled image by image: a third faster than gathering
-    # channels from the strided position-major view, and no second copy of the features.
-    source, picked = torch.from_numpy(features).reshape(n, c, h * w), torch.from_numpy(channels)
-    x = torch.empty(h * w, channels.size, n)
-    for i in range(n):
-        x[:, :, i] = source[i].index_select(0, picked).t()
+    x = _position_major(features, torch.from_numpy(channels))
     mean = x.mean(dim=2)  # P x d
     x -= mean[:, :, None]
     cov = torch.bmm(x, x.transpose(1, 2)) / max(1, n - 1)
