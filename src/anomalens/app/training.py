@@ -134,6 +134,22 @@ def _model(s: Session, project: str, version: int) -> Model:
     return repo.to_model(repo.row(ProjectRepository(s).project_row(project), version), project)
 
 
+def _calibration_source(meta: dict[str, Any]) -> str:
+    """Which images set the threshold, in words (from the engine's ``model.json``)."""
+    counts = meta.get("training") or {}
+    normals = []
+    if counts.get("validation_normals"):
+        normals.append(f"{counts['validation_normals']} validation normals")
+    if counts.get("cross_fit_folds"):
+        normals.append(f"{counts['images']} training normals scored out of fold ({counts['cross_fit_folds']} folds)")
+    if counts.get("held_out_normals"):
+        normals.append(f"{counts['held_out_normals']} held-out training normals")
+    source = " and ".join(normals) or "no normal images"
+    if (meta.get("calibration") or {}).get("rule") == "f1-optimal-validation":
+        return f"F1-optimal on {counts.get('validation_anomalous', 0)} anomalous validation images against {source}"
+    return f"low false-positive rule on {source}"
+
+
 def _labeled(p: Platform, entry: Entry) -> vision.LabeledImage:
     image = vision.decode_image(p.blobs.get_bytes(entry.blob_key))
     mask = (
@@ -230,6 +246,7 @@ class TrainingHandler:
                 "backbone": meta.get("backbone"),
                 "input_size": [meta["input"]["height"], meta["input"]["width"]],
                 "threshold": evaluation.threshold,
+                "threshold_calibration": _calibration_source(meta),
                 "image_auroc": evaluation.image_auroc,
                 "pixel_auroc": evaluation.pixel_auroc,
                 "aupro": evaluation.aupro,

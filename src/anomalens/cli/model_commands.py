@@ -109,6 +109,7 @@ def model_describe(project: str, version: Annotated[str, typer.Argument()] = "la
             "Backbone": details.get("backbone"),
             "InputSize": "x".join(str(n) for n in details.get("input_size") or []) or None,
             "TrainingOptions": details.get("training_options") or None,
+            "ThresholdCalibration": details.get("threshold_calibration"),
             "ImageAUROC": details.get("image_auroc"),
             "PixelAUROC": details.get("pixel_auroc"),
             "TrainingSeconds": details.get("training_seconds"),

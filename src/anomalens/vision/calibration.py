@@ -3,7 +3,9 @@
 * With anomalous validation images: the threshold that maximises F1 on the validation scores
   (the middle of the best plateau, so it is not glued to one image's score).
 * With normal images only: the 99th percentile of the held-out normal scores (with fewer than
-  about 100 held-out images this is, in effect, the highest one). The expected false-positive
+  about 100 held-out images this is, in effect, the highest one). "Held-out" scores are those
+  of normals the model was not fitted on: a held-out share of the training images, or, below
+  ~134 training images, every training image scored out of fold (``engine._folds``). The expected false-positive
   rate on new normal images is then about 1 %, and the rule never flags every held-out image
   (when their scores are all equal it sits just above them). Rules using mean + k
   std were tried and rejected: a few held-out outliers inflate the std and the recall collapses.

@@ -267,12 +267,13 @@ def _folds(n: int, validation_normals: int, opts: dict[str, Any], seed: int) -> 
     normal parts exceed a quarter of the time even when nothing has changed. Cross-fitting fits
     the scorers once per fold without that fold's images and scores each image with the model
     that did not see it, so every training image gives an honest normal score, and the model
-    that ships is fitted on all of them. Trained on 10-50 random normals, the single split
-    flagged 35-90 % of the test normals of bottle and metal_plate; cross-fitting 0-15 % at the
-    same recall (README, ``benchmarks/calibration_bench.py``). It costs one scorer fit per fold,
-    so the automatic choice uses it only while a single split (or the validation normals) would
-    give fewer normals than the outlier-capped rule needs (``calibration.ROBUST_MIN_NORMALS``):
-    below ~134 training images, where fitting is cheap anyway.
+    that ships is fitted on all of them. Trained on 10-50 random normals of bottle and
+    metal_plate, the single split flagged 10-40 % of their test normals on average (up to 80 %);
+    cross-fitted, 0-8 % at about the same recall (README, ``benchmarks/calibration_bench.py``).
+    Each fold costs a factorisation and a scoring pass (``scorers.*_out_of_fold``), so the
+    automatic choice uses it only while a single split (or the validation normals) would give
+    fewer normals than the outlier-capped rule needs (``calibration.ROBUST_MIN_NORMALS``):
+    below ~134 training images, where training is quick anyway.
     """
     wanted = int(opts["folds"])
     if wanted == 0:
