@@ -7,7 +7,7 @@ A user who photographs 10-50 good parts (Lookout for Vision trains from 10) gets
 from normals only. Per category, training-set size and draw (a random subset of the training
 normals; the same subset for both schemes), this trains the default model twice, with
 ``folds=1`` (one held-out split, 15 % of the images, at least 3) and with the default
-(``folds=0``: cross-fitting below ~134 images), and evaluates both on the whole test set. It
+(``folds=0``: cross-fitting below 130 images), and evaluates both on the whole test set. It
 prints, per scheme, the means over draws of image AUROC, recall and F1, the false-positive
 rate on the test normals as mean and worst draw, and the median training seconds. No test
 image chooses anything in either model.

@@ -4,7 +4,7 @@
 
 Per category and seed it trains the default model with a single held-out split (``folds=1``:
 the rules are compared on the scores of images held out of the model; the default cross-fits
-instead below ~134 training images, see ``calibration_bench.py``), scores the held-out normals
+instead below 130 training images, see ``calibration_bench.py``), scores the held-out normals
 and the test images with the exported model, and applies to those
 same scores, side by side: the rule engines up to 1.3 used (the 99th percentile of the held-out
 normal scores), engine 1.4's (``calibration.from_normals``: that percentile capped at median + 3

@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 
 from anomalens import samples, vision
-from anomalens.vision import calibration, selection
-from anomalens.vision.engine import _maxima
+from anomalens.vision import calibration, options, selection
+from anomalens.vision.engine import _calibration_plan, _maxima
 from anomalens.vision.network import AnomalyNetwork
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "mpdd" / "metal_plate"
@@ -264,6 +264,29 @@ def test_small_training_sets_are_cross_fitted(artifact: vision.ModelArtifact, tm
     assert (single["images"], single["held_out_normals"], single["cross_fit_folds"]) == (7, 3, 0)
     three = vision.fit(train, [], vision.TrainConfig(extra={"folds": 3}), tmp_path / "three").meta["training"]
     assert (three["images"], three["held_out_normals"], three["cross_fit_folds"]) == (10, 0, 3)
+
+
+@pytest.mark.parametrize(
+    ("images", "validation_normals", "folds", "expected"),
+    [
+        (129, 0, 0, (5, True)),  # a single split would hold out 19: cross-fit
+        (130, 0, 0, (0, True)),  # ... 20: hold out
+        (50, 5, 0, (5, True)),  # a few validation normals: the training images join them
+        (300, 5, 0, (0, True)),
+        (300, 20, 0, (0, False)),  # enough validation normals on their own
+        (2, 1, 0, (2, True)),  # never more folds than images
+        (50, 0, 1, (0, True)),  # folds=1: engine 1.4's rule
+        (50, 5, 1, (0, False)),
+        (300, 25, 3, (3, True)),
+    ],
+)
+def test_calibration_plan(images: int, validation_normals: int, folds: int, expected: tuple[int, bool]) -> None:
+    """(folds, training images held out) — the second is read as: does any training image calibrate."""
+    got_folds, hold_out = _calibration_plan(images, validation_normals, options.DEFAULTS | {"folds": folds}, 0)
+    assert (len(got_folds), hold_out or bool(got_folds)) == expected
+    if got_folds:
+        assert sorted(np.concatenate(got_folds).tolist()) == list(range(images))
+        assert not hold_out
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,12 @@
   (the middle of the best plateau, so it is not glued to one image's score).
 * With normal images only: the 99th percentile of the held-out normal scores (with fewer than
   about 100 held-out images this is, in effect, the highest one). "Held-out" scores are those
-  of normals the model was not fitted on: a held-out share of the training images, or, below
-  ~134 training images, every training image scored out of fold (``engine._folds``). The expected false-positive
-  rate on new normal images is then about 1 %, and the rule never flags every held-out image
-  (when their scores are all equal it sits just above them). Rules using mean + k
-  std were tried and rejected: a few held-out outliers inflate the std and the recall collapses.
+  of normals the model was not fitted on: validation normals, a held-out share of the training
+  images, or, below 130 training images, every training image scored out of fold
+  (``engine._calibration_plan``). The expected false-positive rate on new normal images is
+  then about 1 %, and the rule never flags every held-out image (when their scores are all
+  equal it sits just above them). Rules using mean + k std were tried and rejected: a few
+  held-out outliers inflate the std and the recall collapses.
   Outliers hurt the percentile too: two held-out tiles that scored like defects put one
   magnetic-tile model's threshold at 12.2 where the bulk ends near 7, and its recall fell to
   0.18. So, with at least 20 held-out normals, held-out scores more than 3 robust standard

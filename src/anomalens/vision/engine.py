@@ -203,9 +203,6 @@ def _features(
 
 
 PatchCache = dict[tuple[int, str], torch.Tensor]
-#: Patches PatchCore scores per call in training: small chunks keep the query x memory-bank
-#: matrix in cache (4x faster than whole sets at once on 2 cores).
-PATCH_CHUNK = 4096
 #: Images PaDiM scores per call in training: every call reads all inverse covariances (up to
 #: 36 MB), so larger batches amortise them (16 images: 214 ms for 93 images at 32x32 positions,
 #: against 287 ms in 4-image chunks and 327 ms in one call).
@@ -216,7 +213,7 @@ def _member_patches(scorer: torch.nn.Module, feats: np.ndarray, key: str, cache:
     """Patch scores of one scorer, computed once per feature set (PatchCore passes are costly)."""
     if (id(scorer), key) not in cache:
         n, _, h, w = feats.shape
-        step = PADIM_CHUNK if isinstance(scorer, PadimScorer) else max(1, PATCH_CHUNK // max(1, h * w))
+        step = PADIM_CHUNK if isinstance(scorer, PadimScorer) else scorers.patchcore_images_per_call(h * w)
         with torch.inference_mode():
             parts = [scorer(torch.from_numpy(feats[i : i + step])) for i in range(0, n, step)]
         cache[(id(scorer), key)] = torch.cat(parts) if parts else torch.zeros(0, h, w)
@@ -259,30 +256,42 @@ def _split_holdout(images: Sequence[np.ndarray], share: float, seed: int) -> tup
 CROSS_FIT_FOLDS = 5
 
 
-def _folds(n: int, validation_normals: int, opts: dict[str, Any], seed: int) -> list[np.ndarray]:
-    """The cross-fitting folds of the training images; none (an empty list) for the single split.
+def _calibration_plan(
+    n: int, validation_normals: int, opts: dict[str, Any], seed: int
+) -> tuple[list[np.ndarray], bool]:
+    """Which normals set the threshold: (cross-fitting folds or none, whether to hold images out).
+
+    The folds split the training images; holding out keeps a share of them out of the model.
 
     A threshold read off a handful of normal scores is mostly luck: with 20 training images a
     single split holds out 3, and the 99th percentile of 3 scores is their maximum, which new
-    normal parts exceed a quarter of the time even when nothing has changed. Cross-fitting fits
-    the scorers once per fold without that fold's images and scores each image with the model
-    that did not see it, so every training image gives an honest normal score, and the model
-    that ships is fitted on all of them. Trained on 10-50 random normals of bottle and
-    metal_plate, the single split flagged 10-40 % of their test normals on average (up to 80 %);
-    cross-fitted, 0-8 % at about the same recall (README, ``benchmarks/calibration_bench.py``).
-    Each fold costs a factorisation and a scoring pass (``scorers.*_out_of_fold``), so the
-    automatic choice uses it only while a single split (or the validation normals) would give
-    fewer normals than the outlier-capped rule needs (``calibration.ROBUST_MIN_NORMALS``):
-    below ~134 training images, where training is quick anyway.
+    normal parts exceed a quarter of the time even when nothing has changed. Cross-fitting
+    instead scores each training image as the model would without its fold (no refit:
+    ``scorers.*_out_of_fold`` take the fold's share out of the fitted scorers), so every
+    training image gives a normal score the model did not see, and the model that ships is
+    fitted on all of them. Trained on 10-50 random normals of bottle and metal_plate, the single
+    split flagged 10-40 % of their test normals on average (up to 80 %); cross-fitted, 0-8 % at
+    about the same recall (README, ``benchmarks/calibration_bench.py``).
+
+    Automatic (``folds`` 0): 20 or more validation normals are enough on their own (the
+    outlier-capped rule's minimum, ``calibration.ROBUST_MIN_NORMALS``). Otherwise training
+    images help: cross-fitted below 130 of them, where a single split would hold out fewer than
+    20 and training is quick anyway; from 130 up a held-out share, since scoring every image
+    out of fold would cost a scoring pass over the whole set instead of 15 % of it. ``folds`` 1
+    is the single split (engine 1.4: held out only when there are no validation normals), 2-10
+    cross-fit whatever the size.
     """
     wanted = int(opts["folds"])
     if wanted == 0:
-        single = validation_normals or _holdout_count(n, float(opts["holdout"]))
-        wanted = CROSS_FIT_FOLDS if single < calibration.ROBUST_MIN_NORMALS else 1
+        if validation_normals >= calibration.ROBUST_MIN_NORMALS:
+            return [], False
+        if _holdout_count(n, float(opts["holdout"])) >= calibration.ROBUST_MIN_NORMALS:
+            return [], True
+        wanted = CROSS_FIT_FOLDS
     if min(wanted, n) < 2:
-        return []
+        return [], validation_normals == 0
     order = np.random.default_rng(seed).permutation(n)
-    return [np.sort(part) for part in np.array_split(order, min(wanted, n))]
+    return [np.sort(part) for part in np.array_split(order, min(wanted, n))], False
 
 
 @dataclass(frozen=True)
@@ -379,11 +388,11 @@ def fit(
             f"at least 3 normal training images are needed when validation holds no normal images "
             f"(the threshold is calibrated on images the model was not fitted on; got {len(train_images)})"
         )
-    folds = _folds(len(train_images), len(val_normal), opts, config.seed)
+    folds, hold_out = _calibration_plan(len(train_images), len(val_normal), opts, config.seed)
     fit_idx, hold_idx = (
-        (list(range(len(train_images))), [])
-        if val_normal or folds
-        else _split_holdout(train_images, float(opts["holdout"]), config.seed)
+        _split_holdout(train_images, float(opts["holdout"]), config.seed)
+        if hold_out
+        else (list(range(len(train_images))), [])
     )
     normals_cal = val_normal + [train_images[i] for i in hold_idx]
     fit_imgs = [train_images[i] for i in fit_idx]

@@ -52,9 +52,9 @@ RULES: dict[str, Rule] = {
         0,
         10,
         None,
-        "how training normals calibrate the threshold: 0 automatic (5-fold cross-fitting when a single "
-        "held-out split would hold fewer than 20 images, else that split), 1 a single held-out split, "
-        "2-10 cross-fitting with that many folds",
+        "how training normals calibrate the threshold: 0 automatic (none with 20 or more validation "
+        "normals; else 5-fold cross-fitting below 130 training images, a held-out split from 130), "
+        "1 a held-out split (only without validation normals), 2-10 cross-fitting with that many folds",
     ),
 }
 
