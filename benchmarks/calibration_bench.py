@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 import torch
 
 from anomalens import vision
-from vision_bench import SHARED, categories, load_category
+from vision_bench import SHARED, load_category, require_categories
 
 SCHEMES = {"single held-out split (folds=1)": 1, "cross-fitted (default)": 0}
 
@@ -40,9 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     sizes = [int(s) for s in args.sizes.split(",")]
-    cats = categories(args.roots)
-    if not cats:
-        sys.exit(f"no MVTec-layout category under {args.roots}")
+    cats = require_categories(args.roots)
     print(
         "| category | train imgs | calibration | image AUROC | recall | F1 | FP rate mean | FP rate worst | train s |"
     )

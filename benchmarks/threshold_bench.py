@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import torch
 
 from anomalens import vision
 from anomalens.vision import calibration, engine, metrics, options
-from vision_bench import SHARED, categories, load_category
+from vision_bench import SHARED, load_category, require_categories
 
 
 def _rates(threshold: float, scores: np.ndarray, anomalous: np.ndarray) -> tuple[float, float]:
@@ -43,9 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     seeds = [int(s) for s in args.seeds.split(",")]
-    cats = categories(args.roots)
-    if not cats:
-        sys.exit(f"no MVTec-layout category under {args.roots}")
+    cats = require_categories(args.roots)
     print("| category | rule | F1 mean | F1 worst | FP rate mean | FP rate worst |")
     print("|---|---|---|---|---|---|")
     for cat in cats:

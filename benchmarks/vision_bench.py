@@ -39,6 +39,14 @@ def categories(roots: list[Path]) -> list[Path]:
     return found
 
 
+def require_categories(roots: list[Path]) -> list[Path]:
+    """``categories(roots)``, or exit with a message naming the roots when there are none."""
+    found = categories(roots)
+    if not found:
+        sys.exit(f"no MVTec-layout category under {roots}")
+    return found
+
+
 def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES)
 
@@ -104,9 +112,7 @@ def main() -> None:
                 parser.error(f"--set {option!r}: expected OPTION=NUMBER")
     config = vision.TrainConfig(seed=args.seed, extra=extra)
     vision.check_config(config)
-    cats = categories(args.roots)
-    if not cats:
-        sys.exit(f"no MVTec-layout category under {args.roots}")
+    cats = require_categories(args.roots)
     if extra:
         print(f"training options: {extra} (not the default configuration)")
     print(

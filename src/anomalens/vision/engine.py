@@ -306,7 +306,7 @@ class _FeatureSets:
     synthetic_masks: np.ndarray
     graph: bytes  # the feature graph (serialised), reused as the head of model.onnx
     folds: list[np.ndarray]  # cross-fitting folds of the training images (empty: none)
-    synthetic_fold: np.ndarray  # cross-fitting: the fold each synthetic anomaly was made from
+    synthetic_fold: np.ndarray  # cross-fitting: the fold each synthetic anomaly was made from (made fold by fold)
 
 
 def _synthetic_count(normals: int) -> int:
@@ -488,8 +488,7 @@ def _score_out_of_fold(members: dict[str, torch.nn.Module], sets: _FeatureSets, 
     them as the model's own (``_network``, ``_maxima``): they stand in for what the model gives
     normal images it has not seen.
     """
-    n, _, h, w = sets.train.shape
-    given = sets.normal.shape[0] - n  # validation normals come first, then the training images
+    given = sets.normal.shape[0] - sets.train.shape[0]  # validation normals come first, then the training images
     extra = [sets.synthetic[sets.synthetic_fold == k] for k in range(len(sets.folds))]
     for member in members.values():
         if isinstance(member, PatchCoreScorer):
@@ -498,12 +497,9 @@ def _score_out_of_fold(members: dict[str, torch.nn.Module], sets: _FeatureSets, 
             train, made = scorers.padim_out_of_fold(member, sets.train, sets.folds, extra)
         else:
             raise TypeError(f"no cross-fitting for {type(member).__name__}")
-        synthetic = torch.empty(sets.synthetic.shape[0], h, w)
-        for k, part in enumerate(made):
-            synthetic[torch.from_numpy(np.flatnonzero(sets.synthetic_fold == k))] = part
         validation = _member_patches(member, sets.normal[:given], "validation normals", cache)
         cache[(id(member), "normal")] = torch.cat([validation, train]) if given else train
-        cache[(id(member), "synthetic")] = synthetic
+        cache[(id(member), "synthetic")] = torch.cat(made)  # _extract makes them fold by fold, in order
 
 
 def _network(
