@@ -31,7 +31,7 @@ from sklearn.preprocessing import StandardScaler
 
 from anomalens import vision
 from anomalens.vision import backbones, metrics
-from anomalens.vision.network import PatchFeatures, gaussian_kernel
+from anomalens.vision.network import AnomalyNetwork, PatchFeatures
 from anomalens.vision.preprocess import InputSize, mask_to_input, to_batch
 from vision_bench import SHARED, load_category, require_categories
 
@@ -59,16 +59,6 @@ def _features(module: PatchFeatures, images: list[np.ndarray], size: InputSize) 
 
 def _rows(feats: np.ndarray) -> np.ndarray:
     return feats.transpose(0, 2, 3, 1).reshape(-1, feats.shape[1])
-
-
-def _smooth_up(grid: np.ndarray, size: InputSize, sigma: float) -> np.ndarray:
-    """Feature-grid scores to input-resolution maps, blurred as the engine blurs its maps."""
-    kernel = gaussian_kernel(sigma)
-    r = kernel.numel() // 2
-    maps = F.interpolate(torch.from_numpy(grid)[:, None], size=(size.height, size.width), mode="bilinear")
-    maps = F.conv2d(F.pad(maps, (r, r, 0, 0), mode="reflect"), kernel.view(1, 1, 1, -1))
-    maps = F.conv2d(F.pad(maps, (0, 0, r, r), mode="reflect"), kernel.view(1, 1, -1, 1))
-    return maps[:, 0].numpy()
 
 
 def _folds(kinds: list[str], seed: int) -> np.ndarray:
@@ -125,11 +115,11 @@ def run(cat: Path, seed: int, threads: int) -> None:
     h, w = test_feats.shape[2:]
     grid_labels = F.adaptive_avg_pool2d(torch.from_numpy(masks[:, None].astype(np.float32)), (h, w))[:, 0].numpy() > 0.5
     kinds = [Path(t.key).parent.name for t in test]
-    head = _smooth_up(
-        _head_maps(test_feats, normal_feats, grid_labels, _folds(kinds, seed), seed),
-        size,
-        float(artifact.meta["map"]["sigma"]),
-    )
+    head_grid = _head_maps(test_feats, normal_feats, grid_labels, _folds(kinds, seed), seed)
+    # upsampled and blurred by the model's own map tail, as the default map is
+    tail = AnomalyNetwork(module, torch.nn.Identity(), float(artifact.meta["map"]["sigma"]))
+    with torch.inference_mode():
+        head = tail.upsample(torch.from_numpy(head_grid), (size.height, size.width)).numpy()
 
     def pixel(maps: np.ndarray, ids: list[int]) -> str:
         value = metrics.pixel_auroc([masks[i] for i in ids], [maps[i] for i in ids])
