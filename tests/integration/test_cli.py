@@ -35,7 +35,10 @@ def test_cli_journey_on_generated_sample(server: ServerProcess, sample_folder: P
     assert model["Status"] == "TRAINED" and model["ModelVersion"] == "1"  # the refused trainings created nothing
     details = json.loads(cli(server, "--json", "models", "describe", "cli-sample", "1").stdout)["Details"]
     assert details["backbone"] == "efficientnet-lite0" and details["training_options"] == {}
-    assert "training normals scored out of fold (5 folds)" in details["threshold_calibration"]
+    assert (
+        "training normals, each scored by the model without it (the blend chosen on 5 folds)"
+        in details["threshold_calibration"]
+    )
     cli(server, "models", "start", "cli-sample", "1", "--wait")
     normal, defect = tmp_path / "n.png", tmp_path / "d.png"
     normal.write_bytes(samples.make_image(77))

@@ -99,3 +99,39 @@ def test_patchcore_out_of_fold_never_matches_an_image_with_its_own_fold() -> Non
     with torch.inference_mode():
         assert float(scorer(torch.from_numpy(feats)).max()) < 0.05  # in the bank: ~0 (float32 rounding)
     assert float(got.min()) > 1.0
+
+
+@pytest.mark.parametrize("n", [12, 40])  # fewer images than PaDiM's 24 channels, and more
+def test_padim_leave_one_out_matches_a_fit_without_the_image(n: int) -> None:
+    feats = _features(n=n)
+    scorer = scorers.fit_padim(feats, seed=0)
+    got = scorers.padim_leave_one_out(scorer, feats)
+    for i in (0, n // 2, n - 1):
+        refit = scorers.fit_padim(np.delete(feats, i, axis=0), seed=0)  # the same seed picks the same channels
+        with torch.inference_mode():
+            expected = refit(torch.from_numpy(feats[i : i + 1])).numpy()[0]
+        assert got[i].numpy() == pytest.approx(expected, rel=2e-2)  # the refit's inverse is float16
+    with torch.inference_mode():
+        assert float(got.mean()) > 1.2 * float(scorer(torch.from_numpy(feats)).mean())
+
+
+def test_padim_leave_one_out_of_two_images_scores_each_against_the_other() -> None:
+    feats = _features(n=2)
+    scorer = scorers.fit_padim(feats, seed=0)
+    singles = [np.array([0]), np.array([1])]
+    expected, _ = scorers.padim_out_of_fold(scorer, feats, singles, [feats[:0]] * 2)
+    assert torch.equal(scorers.padim_leave_one_out(scorer, feats), expected)
+
+
+def test_patchcore_leave_one_out_never_matches_an_image_with_itself() -> None:
+    feats = _features(n=12)
+    scorer = scorers.fit_patchcore(feats, seed=0, ratio=0.5, low=1, high=10_000)
+    assert scorer.origin is not None
+    got = scorers.patchcore_leave_one_out(scorer, feats).numpy()
+    memory, origin = scorer.memory_t.t().numpy(), scorer.origin.numpy()
+    for i in range(12):
+        bank = memory[origin != i]
+        rows = feats[i].transpose(1, 2, 0).reshape(-1, feats.shape[1])
+        nearest = np.sqrt(((rows[:, None, :] - bank[None]) ** 2).sum(-1)).min(1)
+        assert got[i].ravel() == pytest.approx(nearest, rel=1e-4, abs=1e-4)
+    assert float(got.min()) > 1.0  # its own entries (distance ~0) never count

@@ -5,10 +5,12 @@
 * With normal images only: the 99th percentile of the held-out normal scores (with fewer than
   about 100 held-out images this is, in effect, the highest one). "Held-out" scores are those
   of normals the model was not fitted on: validation normals, a held-out share of the training
-  images, or, below 130 training images, every training image scored out of fold
-  (``engine._calibration_plan``). The expected false-positive rate on new normal images is
-  then about 1 %, and the rule never flags every held-out image (when their scores are all
-  equal it sits just above them). Rules using mean + k std were tried and rejected: a few
+  images, or, below 130 training images, every training image scored by the model fitted on
+  all the others (``engine._calibration_plan``, ``engine._score_left_out``). The expected
+  false-positive rate on new normal images is then about 1 % with a few hundred held-out
+  scores; with n of them the threshold sits near the highest, which a new normal part exceeds
+  about once in n + 1 (5 % for 20, 2 % for 50). The rule never flags every held-out image
+  (when their scores are all equal it sits just above them). Rules using mean + k std were tried and rejected: a few
   held-out outliers inflate the std and the recall collapses.
   Outliers hurt the percentile too: two held-out tiles that scored like defects put one
   magnetic-tile model's threshold at 12.2 where the bulk ends near 7, and its recall fell to

@@ -54,7 +54,8 @@ RULES: dict[str, Rule] = {
         None,
         "how training normals calibrate the threshold: 0 automatic (none with 20 or more validation "
         "normals; else 5-fold cross-fitting below 130 training images, a held-out split from 130), "
-        "1 a held-out split (only without validation normals), 2-10 cross-fitting with that many folds",
+        "1 a held-out split (only without validation normals), 2-10 cross-fitting with that many folds "
+        "(the folds choose the blend; the thresholds come from each image scored without itself)",
     ),
 }
 

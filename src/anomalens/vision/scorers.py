@@ -98,6 +98,62 @@ def patchcore_out_of_fold(
     return out, extra_out
 
 
+def patchcore_leave_one_out(scorer: PatchCoreScorer, features: np.ndarray) -> torch.Tensor:
+    """Each training image's patch scores against the memory bank without the entries it contributed.
+
+    The bank's own images, one at a time, as ``patchcore_out_of_fold`` with a fold per image: one
+    scoring pass over the images, in which an image's own entries are ruled out of its nearest-
+    neighbour search. ``features`` are the images the bank was fitted on, in order.
+    """
+    if scorer.origin is None:
+        raise ValueError("this memory bank does not record where its entries came from")
+    n, c, h, w = features.shape
+    positions = h * w
+    own = [torch.nonzero(scorer.origin == i).squeeze(1) for i in range(n)]
+    if any(entries.numel() == scorer.memory_sq.numel() for entries in own):
+        raise EngineError("the memory bank holds entries of one image only, too few to leave an image out")
+    out = torch.empty(n, positions)
+    step = patchcore_images_per_call(positions)
+    with torch.inference_mode():
+        for start in range(0, n, step):
+            query = torch.from_numpy(features[start : start + step]).permute(0, 2, 3, 1).reshape(-1, c)
+            partial = torch.addmm(scorer.memory_sq, query, scorer.memory_t, alpha=-2.0)
+            for i in range(start, start + query.shape[0] // positions):
+                rows = slice((i - start) * positions, (i - start + 1) * positions)
+                partial[rows].index_fill_(1, own[i], float("inf"))
+            nearest = partial.min(dim=1).values + (query * query).sum(dim=1)
+            out[start : start + step] = nearest.clamp_min(0).sqrt().reshape(-1, positions)
+    return out.reshape(n, h, w)
+
+
+def padim_leave_one_out(scorer: PadimScorer, features: np.ndarray) -> torch.Tensor:
+    """Each training image's Mahalanobis distances to the Gaussians fitted on all the other images.
+
+    Exact, from one factorisation instead of one per image: leaving image i out shifts the mean by
+    u/(n-1) (u: its deviation from the mean of all n) and takes n/(n-1) u u^T out of the scatter,
+    a rank-one change, so by the Sherman-Morrison formula its distance to the Gaussians without it
+    is ``n/(n-1) sqrt(q / (1 - c q))`` with ``q = u^T A^-1 u``, ``A = scatter/(n-2) + eps I`` (the
+    covariance rule of ``fit_padim`` for n-1 images, before the downdate) and
+    ``c = n/((n-1)(n-2))``. Float64, because ``1 - c q`` is small for images unlike the others.
+    Same channels and regularisation as ``scorer``, without the stored float16 rounding.
+    """
+    n, _, h, w = features.shape
+    if n < 3:  # n - 2 images would be left in the scatter: nothing to downdate from
+        singles = [np.array([i]) for i in range(n)]
+        return padim_out_of_fold(scorer, features, singles, [features[:0]] * n)[0]
+    x = _position_major(features, scorer.channels).double()
+    x -= x.mean(dim=2, keepdim=True)  # u, P x d x n
+    shared = torch.bmm(x, x.transpose(1, 2)).div_(n - 2)
+    shared.diagonal(dim1=1, dim2=2).add_(PADIM_EPS)
+    factor = torch.linalg.cholesky(shared)
+    del shared
+    y = torch.linalg.solve_triangular(factor, x, upper=False)
+    q = (y * y).sum(dim=1)  # P x n
+    c = n / ((n - 1) * (n - 2))
+    distance = (n / (n - 1)) * (q / (1.0 - c * q).clamp_min(1e-12)).sqrt()
+    return distance.t().float().reshape(n, h, w)
+
+
 def _position_major(features: np.ndarray, channels: torch.Tensor) -> torch.Tensor:
     """The chosen channels of every patch, P x d x N.
 
