@@ -146,9 +146,10 @@ def padim_leave_one_out(scorer: PadimScorer, features: np.ndarray) -> torch.Tens
     shared = torch.bmm(x, x.transpose(1, 2)).div_(n - 2)
     shared.diagonal(dim1=1, dim2=2).add_(PADIM_EPS)
     factor = torch.linalg.cholesky(shared)
-    del shared
+    del shared  # float64 buffers of P x d x d and P x d x n: at most one of each alive at a time
     y = torch.linalg.solve_triangular(factor, x, upper=False)
-    q = (y * y).sum(dim=1)  # P x n
+    del x
+    q = y.square_().sum(dim=1)  # P x n
     c = n / ((n - 1) * (n - 2))
     distance = (n / (n - 1)) * (q / (1.0 - c * q).clamp_min(1e-12)).sqrt()
     return distance.t().float().reshape(n, h, w)
