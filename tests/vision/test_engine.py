@@ -266,6 +266,17 @@ def test_small_training_sets_are_cross_fitted(artifact: vision.ModelArtifact, tm
     assert (three["images"], three["held_out_normals"], three["cross_fit_folds"]) == (10, 0, 3)
 
 
+def test_one_scorer_is_calibrated_on_scores_with_each_image_left_out(tmp_path: Path) -> None:
+    """PaDiM alone, 10 images (fewer than its channels): no blend to choose, thresholds from leave-one-out scores."""
+    train = [_img(i) for i in range(10)]
+    art = vision.fit(train, [], vision.TrainConfig(algorithm="padim"), tmp_path / "padim")
+    assert art.meta["algorithm"] == "padim" and art.meta["blend"] is None
+    assert art.meta["training"]["cross_fit_folds"] == 5
+    det = vision.load(art.path)
+    assert sum(p.is_anomalous for p in det.predict([_img(1000 + i) for i in range(20)])) <= 1
+    assert all(p.is_anomalous for p in det.predict([_img(2000 + i, "scratch") for i in range(6)]))
+
+
 @pytest.mark.parametrize(
     ("images", "validation_normals", "folds", "expected"),
     [

@@ -141,10 +141,8 @@ def _calibration_source(meta: dict[str, Any]) -> str:
     if counts.get("validation_normals"):
         normals.append(f"{counts['validation_normals']} validation normals")
     if counts.get("cross_fit_folds"):
-        normals.append(
-            f"{counts['images']} training normals, each scored by the model without it "
-            f"(the blend chosen on {counts['cross_fit_folds']} folds)"
-        )
+        chosen_on = f" (the blend chosen on {counts['cross_fit_folds']} folds)" if meta.get("blend") else ""
+        normals.append(f"{counts['images']} training normals, each scored by the model without it{chosen_on}")
     if counts.get("held_out_normals"):
         normals.append(f"{counts['held_out_normals']} held-out training normals")
     source = " and ".join(normals) or "no normal images"

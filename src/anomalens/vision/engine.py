@@ -202,6 +202,8 @@ def _features(
     return out
 
 
+#: Patch scores by (id of the scorer, feature set): "normal" (held-out, validation or, when
+#: cross-fitting, out-of-fold normals), ``LEFT_OUT``, "synthetic", "anomalous" and so on.
 PatchCache = dict[tuple[int, str], torch.Tensor]
 #: Images PaDiM scores per call in training: every call reads all inverse covariances (up to
 #: 36 MB), so larger batches amortise them (16 images: 214 ms for 93 images at 32x32 positions,
@@ -407,12 +409,14 @@ def fit(
         progress(0.65, "Building the memory bank")
     cache: PatchCache = {}
     members = _fit_members(sets.train, config, opts, blend_wanted)
-    if folds:
+    if folds and len(members) > 1:  # fold scores choose the blend; a single scorer has none to choose
         _score_out_of_fold(members, sets, cache)
     chosen, net, blend = _network(members, features, sets, size, float(opts["sigma"]), cache)
+    calibrating_on = "normal"
     if folds:
         _score_left_out(net, sets, cache)
-    normal_scores, normal_map_max = _maxima(net, sets.normal, size, "normal", cache)
+        calibrating_on = LEFT_OUT
+    normal_scores, normal_map_max = _maxima(net, sets.normal, size, calibrating_on, cache)
     anom_scores, anom_map_max = _maxima(net, sets.anomalous, size, "anomalous", cache)
     cal = calibration.calibrate(normal_scores, anom_scores)
     map_cal = calibration.calibrate(normal_map_max, anom_map_max)
@@ -488,9 +492,9 @@ def _score_out_of_fold(members: dict[str, torch.nn.Module], sets: _FeatureSets, 
 
     A training image (and each synthetic anomaly made from it) is scored by the member as if it
     had been fitted without the image's fold; validation normals by the member itself. The
-    scores are cached under the fitted members, so blending, standardising and calibrating read
-    them as the model's own (``_network``, ``_maxima``): they stand in for what the model gives
-    normal images it has not seen.
+    scores are cached under the fitted members, so blending and standardising read them as the
+    model's own (``_network``): they stand in for what the model gives normal images it has not
+    seen. The thresholds read leave-one-out scores instead (``_score_left_out``).
     """
     given = sets.normal.shape[0] - sets.train.shape[0]  # validation normals come first, then the training images
     extra = [sets.synthetic[sets.synthetic_fold == k] for k in range(len(sets.folds))]
@@ -506,6 +510,10 @@ def _score_out_of_fold(members: dict[str, torch.nn.Module], sets: _FeatureSets, 
         cache[(id(member), "synthetic")] = torch.cat(made)  # _extract makes them fold by fold, in order
 
 
+#: Cache key of the calibration normals' patch scores with each training image left out.
+LEFT_OUT = "normal, left out"
+
+
 def _score_left_out(net: AnomalyNetwork, sets: _FeatureSets, cache: PatchCache) -> None:
     """Cross-fitting, for the thresholds: each training image scored by the scorers without it alone.
 
@@ -515,8 +523,8 @@ def _score_left_out(net: AnomalyNetwork, sets: _FeatureSets, cache: PatchCache) 
     with every image added: metal_plate's 54 images, 152 channels, PaDiM alone, had its
     threshold at 233 from 5-fold scores while the test normals reach 211; with one image
     left out, 205. So the thresholds are read off leave-one-out scores (exact for PaDiM; for
-    PatchCore the bank less the image's own entries) of the scorers the network kept; they
-    replace the fold scores of the training images in the cache.
+    PatchCore the bank less the image's own entries) of the scorers the network kept, cached
+    under ``LEFT_OUT`` next to the fold scores; validation normals are scored as they are.
     """
     kept = list(net.scorer.members) if isinstance(net.scorer, BlendedScorer) else [net.scorer]
     given = sets.normal.shape[0] - sets.train.shape[0]  # validation normals first, as in _score_out_of_fold
@@ -527,8 +535,8 @@ def _score_left_out(net: AnomalyNetwork, sets: _FeatureSets, cache: PatchCache) 
             train = scorers.padim_leave_one_out(member, sets.train)
         else:
             raise TypeError(f"no leave-one-out scores for {type(member).__name__}")
-        earlier = cache[(id(member), "normal")]
-        cache[(id(member), "normal")] = torch.cat([earlier[:given], train]) if given else train
+        validation = _member_patches(member, sets.normal[:given], "validation normals", cache)
+        cache[(id(member), LEFT_OUT)] = torch.cat([validation, train]) if given else train
 
 
 def _network(

@@ -16,8 +16,9 @@ PADIM_BUDGET_BYTES = 36_000_000
 #: The inverse covariances are rounded to float16 values, which ``model.onnx`` stores in two
 #: bytes each (ONNX Runtime casts them back to float32 once, when it builds the session): half
 #: the bytes buys ~1.4x the channels, and the rounding changed no AUROC in the third decimal on
-#: the shared categories. Training scores with the rounded values, so calibration sees the
-#: model that ships.
+#: the shared categories. Training scores with the rounded values, so calibration on held-out
+#: or validation normals sees the model that ships (the cross-fitted scores of
+#: ``padim_out_of_fold`` and ``padim_leave_one_out`` are unrounded).
 PADIM_STORED_BYTES = 2
 PADIM_MIN_DIMS = 32
 
@@ -75,7 +76,7 @@ def patchcore_out_of_fold(
 
     No coreset per fold: the fitted bank less the entries its fold's images contributed stands in
     for a bank fitted without them. It is a little sparser than a fresh one (about (K-1)/K of the
-    entries), so the scores lean high and the threshold cautious. ``extra[k]`` are more images
+    entries), so the scores lean high. ``extra[k]`` are more images
     to score as fold ``k`` (synthetic anomalies made from its images). Returns (NxHxW for
     ``features``, one tensor per fold for ``extra``).
     """
@@ -111,7 +112,10 @@ def patchcore_leave_one_out(scorer: PatchCoreScorer, features: np.ndarray) -> to
     positions = h * w
     own = [torch.nonzero(scorer.origin == i).squeeze(1) for i in range(n)]
     if any(entries.numel() == scorer.memory_sq.numel() for entries in own):
-        raise EngineError("the memory bank holds entries of one image only, too few to leave an image out")
+        raise EngineError(
+            "the memory bank holds entries of one image only, too few to leave an image out: "
+            "raise the training option 'memory_max' or set 'folds' to 1"
+        )
     out = torch.empty(n, positions)
     step = patchcore_images_per_call(positions)
     with torch.inference_mode():
@@ -126,33 +130,48 @@ def patchcore_leave_one_out(scorer: PatchCoreScorer, features: np.ndarray) -> to
     return out.reshape(n, h, w)
 
 
+#: Images per float64 chunk in ``padim_leave_one_out`` (1024 positions x 152 channels: 38 MB).
+LOO_SOLVE_IMAGES = 32
+
+
 def padim_leave_one_out(scorer: PadimScorer, features: np.ndarray) -> torch.Tensor:
     """Each training image's Mahalanobis distances to the Gaussians fitted on all the other images.
 
-    Exact, from one factorisation instead of one per image: leaving image i out shifts the mean by
-    u/(n-1) (u: its deviation from the mean of all n) and takes n/(n-1) u u^T out of the scatter,
-    a rank-one change, so by the Sherman-Morrison formula its distance to the Gaussians without it
-    is ``n/(n-1) sqrt(q / (1 - c q))`` with ``q = u^T A^-1 u``, ``A = scatter/(n-2) + eps I`` (the
+    Exact, from one factorisation instead of one per image: leaving image i out moves the mean
+    by -u/(n-1) (u: its deviation from the mean of all n), so the image lies n/(n-1) u from the
+    new mean, and takes n/(n-1) u u^T out of the scatter, a rank-one change. By the
+    Sherman-Morrison formula its distance to the Gaussians without it is
+    ``n/(n-1) sqrt(q / (1 - c q))`` with ``q = u^T A^-1 u``, ``A = scatter/(n-2) + eps I`` (the
     covariance rule of ``fit_padim`` for n-1 images, before the downdate) and
-    ``c = n/((n-1)(n-2))``. Float64, because ``1 - c q`` is small for images unlike the others.
-    Same channels and regularisation as ``scorer``, without the stored float16 rounding.
+    ``c = n/((n-1)(n-2))``. ``1 - c q`` is positive (the downdated covariance keeps its eps I) but
+    small for images unlike the others, hence float64. Same channels and regularisation as
+    ``scorer``, without the stored float16 rounding. Solved ``LOO_SOLVE_IMAGES`` images at a
+    time, so beside the factor only one chunk's float64 copy is alive.
     """
     n, _, h, w = features.shape
-    if n < 3:  # n - 2 images would be left in the scatter: nothing to downdate from
+    if n < 3:  # the divisor n - 2 would be 0: score each image against the other directly
         singles = [np.array([i]) for i in range(n)]
         return padim_out_of_fold(scorer, features, singles, [features[:0]] * n)[0]
-    x = _position_major(features, scorer.channels).double()
-    x -= x.mean(dim=2, keepdim=True)  # u, P x d x n
-    shared = torch.bmm(x, x.transpose(1, 2)).div_(n - 2)
+    x = _position_major(features, scorer.channels)  # float32, P x d x n
+    mean = x.sum(dim=2, keepdim=True, dtype=torch.float64) / n
+
+    def deviations(start: int) -> torch.Tensor:  # u of one chunk of images, float64
+        return x[:, :, start : start + LOO_SOLVE_IMAGES].double() - mean
+
+    shared = torch.zeros(x.shape[0], x.shape[1], x.shape[1], dtype=torch.float64)
+    for start in range(0, n, LOO_SOLVE_IMAGES):
+        part = deviations(start)
+        shared.baddbmm_(part, part.transpose(1, 2))
+    shared /= n - 2
     shared.diagonal(dim1=1, dim2=2).add_(PADIM_EPS)
     factor = torch.linalg.cholesky(shared)
-    del shared  # float64 buffers of P x d x d and P x d x n: at most one of each alive at a time
-    y = torch.linalg.solve_triangular(factor, x, upper=False)
-    del x
-    q = y.square_().sum(dim=1)  # P x n
+    del shared
     c = n / ((n - 1) * (n - 2))
-    distance = (n / (n - 1)) * (q / (1.0 - c * q).clamp_min(1e-12)).sqrt()
-    return distance.t().float().reshape(n, h, w)
+    distance = torch.empty(x.shape[0], n)
+    for start in range(0, n, LOO_SOLVE_IMAGES):
+        q = torch.linalg.solve_triangular(factor, deviations(start), upper=False).square_().sum(dim=1)  # P x chunk
+        distance[:, start : start + LOO_SOLVE_IMAGES] = (n / (n - 1)) * (q / (1.0 - c * q).clamp_min(1e-12)).sqrt()
+    return distance.t().reshape(n, h, w)
 
 
 def _position_major(features: np.ndarray, channels: torch.Tensor) -> torch.Tensor:
