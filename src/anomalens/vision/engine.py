@@ -281,9 +281,8 @@ def _calibration_plan(
     images help: cross-fitted below 130 of them, where a single split would hold out fewer than
     20 and training is quick anyway; from 130 up a held-out share, since scoring every image
     out of fold and left out would cost two scoring passes over the whole set instead of one
-    over 15 % of it. ``folds`` 1
-    is the single split (engine 1.4: held out only when there are no validation normals), 2-10
-    cross-fit whatever the size.
+    over 15 % of it. ``folds`` 1 is the single split (engine 1.4: held out only when there are
+    no validation normals), 2-10 cross-fit whatever the size.
     """
     wanted = int(opts["folds"])
     if wanted == 0:
