@@ -10,8 +10,8 @@
   false-positive rate on new normal images is then about 1 % with a few hundred held-out
   scores; with n of them the threshold sits near the highest, which a new normal part exceeds
   about once in n + 1 (5 % for 20, 2 % for 50). The rule never flags every held-out image
-  (when their scores are all equal it sits just above them). Rules using mean + k std were tried and rejected: a few
-  held-out outliers inflate the std and the recall collapses.
+  (when their scores are all equal it sits just above them). Rules using mean + k std were
+  tried and rejected: a few held-out outliers inflate the std and the recall collapses.
   Outliers hurt the percentile too: two held-out tiles that scored like defects put one
   magnetic-tile model's threshold at 12.2 where the bulk ends near 7, and its recall fell to
   0.18. So, with at least 20 held-out normals, held-out scores more than 3 robust standard

@@ -495,7 +495,6 @@ def _score_out_of_fold(members: dict[str, torch.nn.Module], sets: _FeatureSets, 
     model's own (``_network``): they stand in for what the model gives normal images it has not
     seen. The thresholds read leave-one-out scores instead (``_score_left_out``).
     """
-    given = sets.normal.shape[0] - sets.train.shape[0]  # validation normals come first, then the training images
     extra = [sets.synthetic[sets.synthetic_fold == k] for k in range(len(sets.folds))]
     for member in members.values():
         if isinstance(member, PatchCoreScorer):
@@ -504,9 +503,21 @@ def _score_out_of_fold(members: dict[str, torch.nn.Module], sets: _FeatureSets, 
             train, made = scorers.padim_out_of_fold(member, sets.train, sets.folds, extra)
         else:
             raise TypeError(f"no cross-fitting for {type(member).__name__}")
-        validation = _member_patches(member, sets.normal[:given], "validation normals", cache)
-        cache[(id(member), "normal")] = torch.cat([validation, train]) if given else train
+        cache[(id(member), "normal")] = _after_validation_normals(member, sets, train, cache)
         cache[(id(member), "synthetic")] = torch.cat(made)  # _extract makes them fold by fold, in order
+
+
+def _after_validation_normals(
+    member: torch.nn.Module, sets: _FeatureSets, train: torch.Tensor, cache: PatchCache
+) -> torch.Tensor:
+    """The calibration normals' patch scores: validation normals' own, then the training images' ``train``.
+
+    Cross-fitting puts validation normals first in ``sets.normal``, then every training image.
+    """
+    given = sets.normal.shape[0] - sets.train.shape[0]
+    if not given:
+        return train
+    return torch.cat([_member_patches(member, sets.normal[:given], "validation normals", cache), train])
 
 
 #: Cache key of the calibration normals' patch scores with each training image left out.
@@ -526,7 +537,6 @@ def _score_left_out(net: AnomalyNetwork, sets: _FeatureSets, cache: PatchCache) 
     under ``LEFT_OUT`` next to the fold scores; validation normals are scored as they are.
     """
     kept = list(net.scorer.members) if isinstance(net.scorer, BlendedScorer) else [net.scorer]
-    given = sets.normal.shape[0] - sets.train.shape[0]  # validation normals first, as in _score_out_of_fold
     for member in kept:
         if isinstance(member, PatchCoreScorer):
             train = scorers.patchcore_leave_one_out(member, sets.train)
@@ -534,8 +544,7 @@ def _score_left_out(net: AnomalyNetwork, sets: _FeatureSets, cache: PatchCache) 
             train = scorers.padim_leave_one_out(member, sets.train)
         else:
             raise TypeError(f"no leave-one-out scores for {type(member).__name__}")
-        validation = _member_patches(member, sets.normal[:given], "validation normals", cache)
-        cache[(id(member), LEFT_OUT)] = torch.cat([validation, train]) if given else train
+        cache[(id(member), LEFT_OUT)] = _after_validation_normals(member, sets, train, cache)
 
 
 def _network(

@@ -121,12 +121,9 @@ def patchcore_leave_one_out(scorer: PatchCoreScorer, features: np.ndarray) -> to
     with torch.inference_mode():
         for start in range(0, n, step):
             query = torch.from_numpy(features[start : start + step]).permute(0, 2, 3, 1).reshape(-1, c)
-            partial = torch.addmm(scorer.memory_sq, query, scorer.memory_t, alpha=-2.0)
-            for i in range(start, start + query.shape[0] // positions):
-                rows = slice((i - start) * positions, (i - start + 1) * positions)
-                partial[rows].index_fill_(1, own[i], float("inf"))
-            nearest = partial.min(dim=1).values + (query * query).sum(dim=1)
-            out[start : start + step] = nearest.clamp_min(0).sqrt().reshape(-1, positions)
+            images = range(start, start + query.shape[0] // positions)
+            ruled_out = [(slice((i - start) * positions, (i - start + 1) * positions), own[i]) for i in images]
+            out[start : start + step] = scorer.nearest(query, ruled_out).reshape(-1, positions)
     return out.reshape(n, h, w)
 
 
