@@ -23,7 +23,7 @@
   can pass over in a small held-out set: the 97th percentile of n scores lies below the top k
   only from n of about (k - 1) / 0.03, so two outliers need about 35 held-out normals (15 % of
   230 training images) before the threshold drops below both. ``benchmarks/threshold_bench.py``
-  compares the rules over seeds 0-3 on the shared categories; see the main README for its table.
+  compares the rules over seeds 0-3 on the shared categories; see ``benchmarks/README.md`` for its table.
 
 Confidence is how sure the model is of its IsAnomalous decision:
 ``confidence = 1 / (1 + exp(-|score - threshold| / spread))``, where ``spread`` is the standard
