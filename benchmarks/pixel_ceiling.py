@@ -30,7 +30,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from anomalens import vision
-from anomalens.vision import backbones, metrics
+from anomalens.vision import engine, metrics
 from anomalens.vision.network import AnomalyNetwork, PatchFeatures
 from anomalens.vision.preprocess import InputSize, mask_to_input, to_batch
 from vision_bench import SHARED, load_category, require_categories
@@ -104,8 +104,7 @@ def run(cat: Path, seed: int, threads: int) -> None:
         detector = vision.load(artifact.path, threads=threads)
         default_maps = detector.run([t.image for t in test]).maps
     size = detector.size
-    extractor, _ = backbones.build(config.backbone)
-    module = PatchFeatures(extractor).eval()
+    module, _, _ = engine._feature_graph(config.backbone, size)  # the backbone the model was trained with, kept by fit
     test_feats = _features(module, [t.image for t in test], size)
     picks = np.random.default_rng(seed).permutation(len(train))[:TRAIN_NORMALS]
     normal_feats = _features(module, [train[i] for i in sorted(picks)], size)

@@ -69,6 +69,13 @@ def _patchcore_in_chunks(scorer: PatchCoreScorer, features: np.ndarray) -> torch
     return torch.cat(parts) if parts else torch.zeros(0, *features.shape[2:])
 
 
+def _origins(scorer: PatchCoreScorer) -> torch.Tensor:
+    """The training image each bank entry came from (what cross-fitting takes out)."""
+    if scorer.origin is None:
+        raise ValueError("this memory bank does not record where its entries came from")
+    return scorer.origin
+
+
 def patchcore_out_of_fold(
     scorer: PatchCoreScorer, features: np.ndarray, folds: list[np.ndarray], extra: list[np.ndarray]
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -80,14 +87,13 @@ def patchcore_out_of_fold(
     to score as fold ``k`` (synthetic anomalies made from its images). Returns (NxHxW for
     ``features``, one tensor per fold for ``extra``).
     """
-    if scorer.origin is None:
-        raise ValueError("this memory bank does not record where its entries came from")
+    origin = _origins(scorer)
     memory = scorer.memory_t.t()
     out = torch.empty(features.shape[0], *features.shape[2:])
     extra_out = []
     with torch.inference_mode():
         for fold, more in zip(folds, extra, strict=True):
-            keep = ~torch.isin(scorer.origin, torch.from_numpy(fold))
+            keep = ~torch.isin(origin, torch.from_numpy(fold))
             if not bool(keep.any()):
                 raise EngineError(
                     "the memory bank holds entries of one fold only, too few to cross-fit: "
@@ -106,11 +112,10 @@ def patchcore_leave_one_out(scorer: PatchCoreScorer, features: np.ndarray) -> to
     scoring pass over the images, in which an image's own entries are ruled out of its nearest-
     neighbour search. ``features`` are the images the bank was fitted on, in order.
     """
-    if scorer.origin is None:
-        raise ValueError("this memory bank does not record where its entries came from")
     n, c, h, w = features.shape
     positions = h * w
-    own = [torch.nonzero(scorer.origin == i).squeeze(1) for i in range(n)]
+    origin = _origins(scorer)
+    own = [torch.nonzero(origin == i).squeeze(1) for i in range(n)]
     if any(entries.numel() == scorer.memory_sq.numel() for entries in own):
         raise EngineError(
             "the memory bank holds entries of one image only, too few to leave an image out: "
